@@ -1,0 +1,278 @@
+"""The session cookie: its settings, its countdown to expiry and its Set-Cookie text.
+
+Mirrors express-session's ``session/cookie.js``: the Python API speaks seconds, the
+stored JSON speaks express's units (``originalMaxAge`` in milliseconds, ``expires`` as
+an ISO-8601 UTC string), and the header text comes from ``werkzeug.http.dump_cookie``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from werkzeug.http import dump_cookie
+
+__all__ = ["CookieOptions", "SessionCookie", "clearing_header", "path_matches"]
+
+Secure = bool | Literal["auto"]
+_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+_PRIORITIES = {"low": "Low", "medium": "Medium", "high": "High"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _seconds(value: float | timedelta | None, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or a timedelta")
+    return float(value)
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("expires must be timezone-aware (use datetime.timezone.utc)")
+    return value.astimezone(timezone.utc)
+
+
+def _same_site_name(value: str | bool | None) -> str | None:
+    """Normalise a SameSite setting to its header spelling (express accepts ``True``)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "Strict"
+    if isinstance(value, str) and value.lower() in _SAME_SITE:
+        return _SAME_SITE[value.lower()]
+    if value == "auto":
+        return "auto"
+    raise ValueError(f"same_site must be 'Lax', 'Strict', 'None', 'auto' or None, not {value!r}")
+
+
+def _priority_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.lower() in _PRIORITIES:
+        return _PRIORITIES[value.lower()]
+    raise ValueError(f"priority must be 'Low', 'Medium' or 'High', not {value!r}")
+
+
+def path_matches(cookie_path: str, request_path: str) -> bool:
+    """RFC 6265 section 5.1.4 path-match: ``/admin`` matches ``/admin/x`` but not ``/administrator``."""
+    if request_path == cookie_path:
+        return True
+    if not request_path.startswith(cookie_path):
+        return False
+    return cookie_path.endswith("/") or request_path[len(cookie_path)] == "/"
+
+
+@dataclass(frozen=True)
+class CookieOptions:
+    """The cookie settings every new session starts from (express's ``cookie`` option).
+
+    Defaults differ from express-session where express is unsafe or surprising:
+    ``same_site`` is ``"Lax"`` (express: unset); ``http_only`` is on, as in express.
+    ``secure="auto"`` means Secure exactly when the request came over HTTPS, and
+    ``same_site="auto"`` means ``None`` over HTTPS (cross-site allowed) and ``Lax`` over HTTP.
+    """
+
+    max_age: float | None = None
+    expires: datetime | None = None
+    http_only: bool = True
+    secure: Secure = False
+    same_site: str | None = "Lax"
+    domain: str | None = None
+    path: str = "/"
+    partitioned: bool = False
+    priority: str | None = None
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any] | None) -> CookieOptions:
+        """Build and validate from the ``cookie={...}`` dict; unknown keys are an error."""
+        options = dict(options or {})
+        unknown = set(options) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown cookie option(s): {', '.join(sorted(unknown))}")
+        built = cls(**options)
+        if built.secure not in (True, False, "auto"):
+            raise ValueError("secure must be True, False or 'auto'")
+        if not isinstance(built.path, str) or not built.path.startswith("/"):
+            raise ValueError("path must start with '/'")
+        return replace(
+            built,
+            max_age=_seconds(built.max_age, "max_age"),
+            expires=_utc(built.expires) if built.expires is not None else None,
+            same_site=_same_site_name(built.same_site),
+            priority=_priority_name(built.priority),
+        )
+
+    def new_cookie(self, request_is_secure: bool) -> SessionCookie:
+        """The cookie of a freshly generated session, with "auto" settings resolved."""
+        secure = request_is_secure if self.secure == "auto" else bool(self.secure)
+        same_site = self.same_site
+        if same_site == "auto":
+            same_site = "None" if request_is_secure else "Lax"
+        cookie = SessionCookie(
+            http_only=self.http_only,
+            secure=secure,
+            same_site=same_site,
+            domain=self.domain,
+            path=self.path,
+            partitioned=self.partitioned,
+            priority=self.priority,
+        )
+        if self.expires is not None:
+            cookie.expires = self.expires
+        elif self.max_age is not None:
+            cookie.max_age = self.max_age
+        return cookie
+
+
+@dataclass
+class SessionCookie:
+    """One session's cookie: attributes plus an expiry that ``max_age`` counts down to.
+
+    ``expires`` is fixed when set directly; setting ``max_age`` (seconds) moves it to
+    now + max_age and remembers that as ``original_max_age``, which ``touch`` restores.
+    """
+
+    http_only: bool = True
+    secure: bool = False
+    same_site: str | None = "Lax"
+    domain: str | None = None
+    path: str = "/"
+    partitioned: bool = False
+    priority: str | None = None
+    original_max_age: float | None = None
+    _expires: datetime | None = field(default=None, repr=False)
+    _fixed_expiry: bool = field(default=False, repr=False)
+
+    @property
+    def expires(self) -> datetime | None:
+        """When the browser (and the store) should forget the session; None = browser session."""
+        return self._expires
+
+    @expires.setter
+    def expires(self, value: datetime | None) -> None:
+        self._expires = _utc(value) if value is not None else None
+        self._fixed_expiry = value is not None
+        self.original_max_age = self.max_age
+
+    @property
+    def max_age(self) -> float | None:
+        """Seconds left until ``expires`` (negative once past), or None for a browser session."""
+        if self._expires is None:
+            return None
+        return self._expires.timestamp() - time.time()
+
+    @max_age.setter
+    def max_age(self, seconds: float | timedelta | None) -> None:
+        seconds = _seconds(seconds, "max_age")
+        self._fixed_expiry = False
+        self.original_max_age = seconds
+        self._expires = None if seconds is None else _from_timestamp(time.time() + seconds)
+
+    def reset_max_age(self) -> None:
+        """Restart the countdown from ``original_max_age`` (express's ``resetMaxAge``)."""
+        if self.original_max_age is not None and not self._fixed_expiry:
+            self._expires = _from_timestamp(time.time() + self.original_max_age)
+
+    @property
+    def expired(self) -> bool:
+        return self._expires is not None and self._expires.timestamp() <= time.time()
+
+    def to_json(self) -> dict[str, Any]:
+        """The express-session shape, key order included; unset attributes are left out."""
+        data: dict[str, Any] = {
+            "originalMaxAge": None
+            if self.original_max_age is None
+            else round(self.original_max_age * 1000),
+        }
+        if self.partitioned:
+            data["partitioned"] = True
+        if self.priority is not None:
+            data["priority"] = self.priority.lower()
+        data["expires"] = None if self._expires is None else _iso(self._expires)
+        if self.secure:
+            data["secure"] = True
+        data["httpOnly"] = self.http_only
+        if self.domain is not None:
+            data["domain"] = self.domain
+        data["path"] = self.path
+        if self.same_site is not None:
+            data["sameSite"] = self.same_site.lower()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SessionCookie:
+        """Rebuild from stored JSON written by this library or by express-session."""
+        cookie = cls(
+            http_only=bool(data.get("httpOnly", True)),
+            secure=data.get("secure") is True,
+            same_site=_same_site_name(data.get("sameSite")),
+            domain=data.get("domain") if isinstance(data.get("domain"), str) else None,
+            path=data["path"] if isinstance(data.get("path"), str) else "/",
+            partitioned=data.get("partitioned") is True,
+            priority=_priority_name(data.get("priority")),
+        )
+        original = data.get("originalMaxAge")
+        if isinstance(original, (int, float)) and not isinstance(original, bool):
+            cookie.original_max_age = original / 1000
+        expires = data.get("expires")
+        if isinstance(expires, str):
+            cookie._expires = _parse_iso(expires)
+        return cookie
+
+    def header(self, name: str, value: str) -> str:
+        """The Set-Cookie header value carrying ``value`` with this cookie's attributes."""
+        max_age = self.max_age
+        text = dump_cookie(
+            name,
+            value,
+            max_age=None if max_age is None else max(0, round(max_age)),
+            expires=self._expires,
+            path=self.path,
+            domain=self.domain,
+            secure=self.secure,
+            httponly=self.http_only,
+            samesite=self.same_site,
+            partitioned=self.partitioned,
+        )
+        # dump_cookie has no Priority parameter; it is one plain token appended.
+        return text if self.priority is None else f"{text}; Priority={self.priority}"
+
+
+def clearing_header(name: str, cookie: SessionCookie) -> str:
+    """A Set-Cookie header that makes the browser drop the session cookie at once."""
+    return dump_cookie(
+        name,
+        "",
+        max_age=0,
+        expires=_EPOCH,
+        path=cookie.path,
+        domain=cookie.domain,
+        secure=cookie.secure,
+        httponly=cookie.http_only,
+        samesite=cookie.same_site,
+        partitioned=cookie.partitioned,
+    )
+
+
+def _from_timestamp(seconds: float) -> datetime:
+    # Millisecond precision, as a JavaScript Date holds.
+    return datetime.fromtimestamp(round(seconds, 3), tz=timezone.utc)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_iso(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

@@ -1,0 +1,406 @@
+"""The request lifecycle, framework-free: cookie in -> ``Session``; after the handler ->
+store write or not, Set-Cookie or not. The express-session rules live here, in one place.
+
+``SessionEngine`` holds the options (validated once); ``Exchange`` is one request's state.
+A framework adapter (``sessionlib.flask``) calls ``open`` before the handler and
+``finish`` after it, and does nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets as _secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+from urllib.parse import quote, unquote
+
+from . import signals
+from .cookie import CookieOptions, SessionCookie, clearing_header, path_matches
+from .session import Session, data_hash, serialize_data
+from .signing import as_secret_list, sign, unsign
+from .stores import MemoryStore, Store
+from .stores.base import SessionData, seconds_left
+
+__all__ = ["SessionEngine", "Exchange", "default_genid", "valid_id"]
+
+log = logging.getLogger("sessionlib")
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_COOKIE_PREFIX = "s:"
+# encodeURIComponent leaves these unescaped; quote() must too, for byte-identical cookies.
+_URI_COMPONENT_SAFE = "-_.!~*'()"
+
+
+def default_genid() -> str:
+    """A new session id: 24 random bytes (192 bits) from ``secrets``, base64url (32 chars)."""
+    return _secrets.token_urlsafe(24)
+
+
+def valid_id(sid: str) -> bool:
+    """Ids reach store keys, so only URL-safe base64 characters, at most 128 of them."""
+    return _ID_PATTERN.fullmatch(sid) is not None
+
+
+class SessionEngine:
+    """express-session's options and rules. Defaults differ from express-session's where
+    express is unsafe or wasteful: ``resave=False`` and ``save_uninitialized=False`` (express:
+    deprecated-true), SameSite=Lax on the cookie (express: unset).
+
+    ``unset="destroy"`` destroys a loaded session that a request emptied (Flask has no
+    ``req.session = null``); ``"keep"`` stores the empty session.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str | Sequence[str],
+        name: str = "connect.sid",
+        store: Store | None = None,
+        resave: bool = False,
+        save_uninitialized: bool = False,
+        rolling: bool = False,
+        genid: Callable[[], str] | None = None,
+        unset: Literal["keep", "destroy"] = "keep",
+        cookie: Mapping[str, Any] | CookieOptions | None = None,
+    ) -> None:
+        self.secrets = as_secret_list(secret)
+        if not isinstance(name, str) or not name:
+            raise ValueError("name must be a non-empty string")
+        if unset not in ("keep", "destroy"):
+            raise ValueError("unset must be 'keep' or 'destroy'")
+        self.name = name
+        self.store: Store = MemoryStore() if store is None else store
+        self.resave = resave
+        self.save_uninitialized = save_uninitialized
+        self.rolling = rolling
+        self.genid = genid or default_genid
+        self.unset = unset
+        self.cookie_options = (
+            cookie if isinstance(cookie, CookieOptions) else CookieOptions.from_mapping(cookie)
+        )
+        # What a returning request asks the store to extend the session's life to.
+        self.touch_on_load = self.cookie_options.expires is None
+        self.load_ttl = self.cookie_options.max_age
+
+    # -- the two calls an adapter makes -------------------------------------------------
+    def open(
+        self, cookie_values: Iterable[str], path: str, is_secure: bool
+    ) -> Session | None:
+        """The request's session (loaded lazily), or None outside the cookie's path."""
+        if not path_matches(self.cookie_options.path, path):
+            return None
+        exchange = Exchange(self, is_secure)
+        exchange.read_cookie(cookie_values)
+        return Session(exchange)
+
+    def finish(self, session: Session) -> str | None:
+        """Apply the save rules; return the Set-Cookie header value to send, if any."""
+        exchange = session._lifecycle
+        assert isinstance(exchange, Exchange), "not a session this engine opened"
+        return exchange.finish(session)
+
+    # -- cookie value -------------------------------------------------------------------
+    def cookie_value(self, sid: str) -> str:
+        """``s:`` + signed id, percent-encoded as ``encodeURIComponent`` does."""
+        return quote(_COOKIE_PREFIX + sign(sid, self.secrets[0]), safe=_URI_COMPONENT_SAFE)
+
+    def new_id(self) -> str:
+        sid = self.genid()
+        if not isinstance(sid, str) or not valid_id(sid):
+            raise ValueError(f"genid must return 1-128 characters of A-Z a-z 0-9 _ -, not {sid!r}")
+        return sid
+
+
+class Exchange:
+    """One request's session state: what came in, what was loaded, what must go out."""
+
+    def __init__(self, engine: SessionEngine, is_secure: bool) -> None:
+        self.engine = engine
+        self.is_secure = is_secure
+        self.cookie_id: str | None = None  # the verified id the browser sent
+        self.rejected: str | None = None  # why a cookie was refused
+        self.original_id: str | None = None
+        self.original_hash: bytes | None = None
+        self.saved_id: str | None = None  # id and hash as last written this request
+        self.saved_hash: bytes | None = None
+        self.saved_now = False  # save() ran during this request
+        self.ttl_fresh_on_load = False  # get_and_touch already set the store's TTL
+        self.touched = False
+        self.dead_cookie: SessionCookie | None = None  # set when the browser's cookie must go
+
+    # -- reading the cookie (no store access) -------------------------------------------
+    def read_cookie(self, values: Iterable[str]) -> None:
+        """Take the first cookie value that verifies; remember why others were refused."""
+        for raw in values:
+            sid, reason = self._verify(raw)
+            if sid is not None:
+                self.cookie_id, self.rejected = sid, None
+                return
+            self.rejected = self.rejected or reason
+
+    def _verify(self, raw: str) -> tuple[str | None, str]:
+        try:
+            value = unquote(raw, errors="strict") if "%" in raw else raw
+        except UnicodeDecodeError:
+            return None, "unsigned"
+        if not value.startswith(_COOKIE_PREFIX):
+            return None, "unsigned"
+        sid = unsign(value[len(_COOKIE_PREFIX) :], self.engine.secrets)
+        if sid is None:
+            return None, "bad_signature"
+        if not valid_id(sid):
+            return None, "invalid_id"
+        return sid, ""
+
+    # -- Lifecycle: what the Session asks of us -----------------------------------------
+    def load(self, session: Session) -> None:
+        sid = self.cookie_id
+        if sid is None:
+            self._emit_loaded(None, found=False)
+            self._generate(session, "rejected" if self.rejected else "no_cookie")
+            return
+        engine = self.engine
+        if engine.touch_on_load:
+            data = self._store("get_and_touch", sid, engine.load_ttl)
+        else:
+            data = self._store("get", sid)
+        if data is None:
+            self.rejected = "unknown_id"
+        elif not _well_formed(data):
+            log.warning("session %s in the store has no cookie object; starting a new one", signals.short_id(sid))
+            self.rejected, data = "corrupt", None
+        if data is not None:
+            cookie = SessionCookie.from_json(data.pop("cookie"))
+            if cookie.expired and not engine.store.touches_on_get:
+                self.rejected, data = "expired", None
+            else:
+                self._inflate(session, sid, data, cookie)
+                self._emit_loaded(sid, found=True)
+                return
+        self._emit_loaded(sid, found=False)
+        self._generate(session, "rejected")
+
+    def save(self, session: Session) -> None:
+        digest = self._digest(session)
+        self._write(session, "manual")
+        self.saved_id, self.saved_hash, self.saved_now = session.id, digest, True
+
+    def reload(self, session: Session) -> None:
+        sid = session.id
+        data = self._store("get", sid)
+        if data is None or not _well_formed(data):
+            raise KeyError(f"session {signals.short_id(sid)} is no longer in the store")
+        self._inflate(session, sid, data, SessionCookie.from_json(data.pop("cookie")))
+
+    def regenerate(self, session: Session) -> None:
+        old_id = session._id if session.loaded else self.cookie_id
+        if old_id is not None and old_id in (self.cookie_id, self.saved_id):
+            self._store("destroy", old_id)
+        self._generate(session, "regenerated")
+        if self.original_id is None or self.original_id == session._id:
+            self.original_id = old_id  # a new id is a change: it must be saved and sent
+        if signals.session_regenerated.receivers:
+            signals.session_regenerated.send(
+                self.engine, old_sid=signals.short_id(old_id), sid=signals.short_id(session._id)
+            )
+
+    def destroy(self, session: Session) -> None:
+        sid = session._id if session.loaded else self.cookie_id
+        if self.cookie_id is not None:
+            self.dead_cookie = session._cookie or self.engine.cookie_options.new_cookie(
+                self.is_secure
+            )
+        if sid is not None and sid in (self.cookie_id, self.saved_id):
+            self._store("destroy", sid)
+        if signals.session_destroyed.receivers:
+            signals.session_destroyed.send(self.engine, sid=signals.short_id(sid), reason="destroy")
+        # The browser's cookie is dead; anything written after this starts a new session.
+        self.cookie_id = None
+        self.saved_id = self.saved_hash = None
+        self._generate(session, "destroyed")
+
+    def is_new(self, session: Session) -> bool:
+        return self.cookie_id != session.id
+
+    def is_modified(self, session: Session) -> bool:
+        return self._modified(session, self._digest(session))
+
+    # -- the end of the request: express-session's rules --------------------------------
+    def finish(self, session: Session) -> str | None:
+        engine = self.engine
+        if not session.loaded:
+            if self.cookie_id is None or not engine.rolling:
+                return None  # never used: no store access, no cookie
+            session._contents()  # rolling re-sends the cookie of every loaded session
+        sid, cookie = session._id, session._cookie
+        assert sid is not None and session._data is not None and cookie is not None
+
+        if engine.unset == "destroy" and not session._data and sid == self.cookie_id:
+            self._store("destroy", sid)
+            if signals.session_destroyed.receivers:
+                signals.session_destroyed.send(engine, sid=signals.short_id(sid), reason="unset")
+            self.dead_cookie = cookie
+            return self._clear_cookie()
+
+        digest = self._digest(session)  # raises TypeError naming a non-JSON key
+        if not self.touched:
+            session.touch()
+            self.touched = True
+
+        reason = self._save_reason(sid, digest)
+        if reason is not None:
+            self._write(session, reason)
+            self.saved_id, self.saved_hash = sid, digest
+        elif sid == self.cookie_id and not self.saved_now and not self._ttl_is_fresh(cookie):
+            self._store("touch", sid, session.to_json())
+            if signals.session_touched.receivers:
+                signals.session_touched.send(
+                    engine, sid=signals.short_id(sid), expires=cookie.expires
+                )
+
+        if self._should_set_cookie(sid, digest, cookie):
+            if cookie.secure and not self.is_secure:
+                return None  # a Secure cookie only goes out over HTTPS, as in express
+            value = engine.cookie_value(sid)
+            header = cookie.header(engine.name, value)
+            if signals.cookie_set.receivers:
+                signals.cookie_set.send(
+                    engine,
+                    name=engine.name,
+                    sid=signals.short_id(sid),
+                    attributes=cookie.to_json(),
+                    header=header.replace(value, "…"),
+                )
+            return header
+        return self._clear_cookie() if self.dead_cookie is not None else None
+
+    def _modified(self, session: Session, digest: bytes) -> bool:
+        return self.original_id != session._id or self.original_hash != digest
+
+    def _save_reason(self, sid: str, digest: bytes) -> str | None:
+        """Why the store must be written now, or None (express's ``shouldSave``)."""
+        if self.saved_id == sid and self.saved_hash == digest:
+            return None  # the store already holds exactly this
+        modified = self.original_id != sid or self.original_hash != digest
+        if sid != self.cookie_id and self.saved_hash is None and not self.engine.save_uninitialized:
+            return "modified" if modified else None
+        if modified or (self.saved_id == sid and not self.engine.resave):
+            return "modified"
+        return "save_uninitialized" if sid != self.cookie_id else "resave"
+
+    def _should_set_cookie(self, sid: str, digest: bytes, cookie: SessionCookie) -> bool:
+        """express's ``shouldSetCookie``, plus: a new session saved by hand gets its cookie."""
+        modified = self.original_id != sid or self.original_hash != digest
+        if sid != self.cookie_id:
+            return self.engine.save_uninitialized or modified or self.saved_id == sid
+        return self.engine.rolling or (modified and cookie.expires is not None)
+
+    def _ttl_is_fresh(self, cookie: SessionCookie) -> bool:
+        """True when the load already extended the store's TTL to what a touch would set."""
+        return self.ttl_fresh_on_load and cookie.original_max_age == self.engine.load_ttl
+
+    # -- helpers ------------------------------------------------------------------------
+    def _generate(self, session: Session, reason: str) -> None:
+        engine = self.engine
+        sid = engine.new_id()
+        session._fill(sid, {}, engine.cookie_options.new_cookie(self.is_secure))
+        self.original_id = sid
+        self.original_hash = self._digest(session)
+        self.ttl_fresh_on_load = False
+        self.touched = False
+        if signals.session_created.receivers:
+            signals.session_created.send(engine, sid=signals.short_id(sid), reason=reason)
+
+    def _inflate(
+        self, session: Session, sid: str, data: SessionData, cookie: SessionCookie
+    ) -> None:
+        engine = self.engine
+        if cookie.expired:
+            # The store kept the session alive past the expiry written in its JSON: a
+            # touch (EXPIRE/GETEX) moved the real expiry without rewriting the value.
+            cookie.reset_max_age()
+        session._fill(sid, data, cookie)
+        self.original_id = sid
+        self.original_hash = self._digest(session)
+        if engine.resave:
+            self.saved_id, self.saved_hash = None, None
+        else:
+            self.saved_id, self.saved_hash = sid, self.original_hash
+        self.ttl_fresh_on_load = engine.touch_on_load and engine.store.touches_on_get
+
+    def _digest(self, session: Session) -> bytes:
+        """Data plus the cookie's lifetime: changing either must reach the store."""
+        assert session._data is not None and session._cookie is not None
+        lifetime = session._cookie.original_max_age
+        return data_hash(f"{lifetime}|{serialize_data(session._data)}")
+
+    def _write(self, session: Session, reason: str) -> None:
+        sid = session.id
+        self._store("set", sid, session.to_json())
+        if signals.session_saved.receivers:
+            signals.session_saved.send(self.engine, sid=signals.short_id(sid), reason=reason)
+
+    def _clear_cookie(self) -> str:
+        cookie = self.dead_cookie or self.engine.cookie_options.new_cookie(self.is_secure)
+        header = clearing_header(self.engine.name, cookie)
+        if signals.cookie_cleared.receivers:
+            signals.cookie_cleared.send(self.engine, name=self.engine.name, header=header)
+        return header
+
+    def _emit_loaded(self, sid: str | None, found: bool) -> None:
+        if signals.session_loaded.receivers:
+            signals.session_loaded.send(
+                self.engine, sid=signals.short_id(sid), found=found, rejected=self.rejected
+            )
+
+    def _store(self, operation: str, sid: str, *args: Any) -> Any:
+        """Call a store method, announcing the call when anyone listens."""
+        method = getattr(self.engine.store, operation)
+        if not signals.store_called.receivers:
+            return method(sid, *args)
+        started, error, result = time.perf_counter(), None, None
+        try:
+            result = method(sid, *args)
+            return result
+        except Exception as exc:  # announced, then re-raised untouched
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            _announce_store_call(self.engine, operation, sid, args, result, error, started)
+
+
+def _well_formed(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("cookie"), dict)
+
+
+def _announce_store_call(
+    engine: SessionEngine,
+    operation: str,
+    sid: str,
+    args: tuple[Any, ...],
+    result: Any,
+    error: str | None,
+    started: float,
+) -> None:
+    store = engine.store
+    ttl = args[0] if operation == "get_and_touch" else None
+    data = args[0] if operation in ("set", "touch") else None
+    key_of = getattr(store, "key", None)
+    key = key_of(sid) if callable(key_of) else sid
+    default_ttl = getattr(store, "ttl", None)
+    if operation == "get_and_touch":
+        ttl = ttl if ttl is not None else default_ttl
+    elif data is not None:
+        ttl = seconds_left(data, default_ttl)
+    signals.store_called.send(
+        engine,
+        operation=operation,
+        store=type(store).__name__,
+        key=key.replace(sid, signals.short_id(sid) or ""),
+        ttl=None if ttl is None else round(ttl, 3),
+        found=(result is not None) if operation in ("get", "get_and_touch") else None,
+        error=error,
+        duration=time.perf_counter() - started,
+    )

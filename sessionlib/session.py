@@ -1,0 +1,159 @@
+"""``Session``: the per-request mapping a handler reads and writes (express's ``session/session.js``).
+
+The session does not talk to the store itself: it asks its ``Lifecycle`` (the engine's
+per-request state) to load, save, regenerate, reload or destroy it. Loading is lazy, so a
+request that never touches the session never reaches the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, MutableMapping
+from typing import Any, Protocol
+
+from .cookie import SessionCookie
+
+__all__ = ["Session", "Lifecycle", "serialize_data"]
+
+RESERVED_KEY = "cookie"
+
+
+class Lifecycle(Protocol):
+    """What a session needs from the request that owns it."""
+
+    def load(self, session: Session) -> None: ...
+    def save(self, session: Session) -> None: ...
+    def reload(self, session: Session) -> None: ...
+    def regenerate(self, session: Session) -> None: ...
+    def destroy(self, session: Session) -> None: ...
+    def is_new(self, session: Session) -> bool: ...
+    def is_modified(self, session: Session) -> bool: ...
+
+
+def serialize_data(data: dict[str, Any]) -> str:
+    """The data as compact JSON; a value JSON can't hold is a ``TypeError`` naming its key."""
+    try:
+        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        for key, value in data.items():
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as inner:
+                raise TypeError(
+                    f"session[{key!r}] cannot be stored as JSON: {inner}"
+                ) from None
+        raise TypeError(f"session data cannot be stored as JSON: {error}") from None
+
+
+def data_hash(serialized: str) -> bytes:
+    """A digest of the serialized data; a changed digest means a changed session."""
+    return hashlib.blake2b(serialized.encode(), digest_size=16).digest()
+
+
+class Session(MutableMapping[str, Any]):
+    """A dict of JSON-able values plus ``id``, ``cookie`` and the express methods."""
+
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self._lifecycle = lifecycle
+        self._data: dict[str, Any] | None = None
+        self._id: str | None = None
+        self._cookie: SessionCookie | None = None
+        self.accessed = False
+
+    # -- filled in by the engine --------------------------------------------------------
+    def _fill(self, sid: str, data: dict[str, Any], cookie: SessionCookie) -> None:
+        self._id, self._data, self._cookie = sid, data, cookie
+
+    @property
+    def loaded(self) -> bool:
+        return self._data is not None
+
+    def _contents(self) -> dict[str, Any]:
+        self.accessed = True
+        if self._data is None:
+            self._lifecycle.load(self)
+        assert self._data is not None
+        return self._data
+
+    # -- the mapping --------------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self._contents()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"session keys must be strings (JSON objects), not {key!r}")
+        if key == RESERVED_KEY:
+            raise KeyError("'cookie' is reserved: use session.cookie for the cookie settings")
+        self._contents()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._contents()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._contents())
+
+    def __len__(self) -> int:
+        return len(self._contents())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._contents()
+
+    def __repr__(self) -> str:
+        if self._data is None:
+            return "<Session (not loaded yet)>"
+        return f"<Session {self._id} {self._data!r}>"
+
+    # -- identity and cookie ------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """The session id (the signed part of the cookie, the key in the store)."""
+        self._contents()
+        assert self._id is not None
+        return self._id
+
+    @property
+    def cookie(self) -> SessionCookie:
+        """This session's cookie; change ``cookie.max_age`` to change this session's life."""
+        self._contents()
+        assert self._cookie is not None
+        return self._cookie
+
+    # -- Flask's SessionMixin attributes ------------------------------------------------
+    @property
+    def permanent(self) -> bool:
+        """True when the cookie outlives the browser session (it has an expiry)."""
+        return self.cookie.expires is not None
+
+    @property
+    def new(self) -> bool:
+        return self._lifecycle.is_new(self)
+
+    @property
+    def modified(self) -> bool:
+        return self._lifecycle.is_modified(self)
+
+    # -- the express methods ------------------------------------------------------------
+    def regenerate(self) -> None:
+        """Destroy this session in the store and carry on with a new id and empty data."""
+        self._lifecycle.regenerate(self)
+
+    def destroy(self) -> None:
+        """Delete the session from the store and expire the cookie (a later write starts anew)."""
+        self._lifecycle.destroy(self)
+
+    def reload(self) -> None:
+        """Replace the data with what the store holds now."""
+        self._lifecycle.reload(self)
+
+    def save(self) -> None:
+        """Write to the store now; the end of the request then writes only if changed again."""
+        self._lifecycle.save(self)
+
+    def touch(self) -> None:
+        """Restart the cookie's countdown (the store is told at the end of the request)."""
+        self.cookie.reset_max_age()
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored shape: the express ``cookie`` object first, then the data."""
+        return {RESERVED_KEY: self.cookie.to_json(), **self._contents()}

@@ -1,0 +1,84 @@
+"""``Store``: the interface every session store implements (express's ``session/store.js``).
+
+Stores hold each session as the express-shaped JSON object (a dict here) under its id.
+They never pickle. ``get_and_touch`` exists so a store that can read and extend a
+session's life in one round trip (Redis ``GETEX``) does so on every returning request.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Store", "SessionData", "seconds_left"]
+
+SessionData = dict[str, Any]
+
+
+def seconds_left(data: SessionData, default: float | None) -> float | None:
+    """Seconds until the session's ``cookie.expires``, or ``default`` when it has none.
+
+    This is connect-redis's TTL rule; a result <= 0 means the session has already expired.
+    """
+    expires = data.get("cookie", {}).get("expires")
+    if not isinstance(expires, str):
+        return default
+    try:
+        moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    return moment.timestamp() - time.time()
+
+
+def whole_seconds(seconds: float) -> int:
+    """A TTL for the store: rounded up, as connect-redis does, so nothing dies early."""
+    return math.ceil(seconds)
+
+
+class Store:
+    """Base class: implement ``get``, ``set`` and ``destroy``; the rest are optional.
+
+    ``touch`` resets a session's expiry without rewriting it; ``all``, ``clear`` and
+    ``length`` serve admin pages and tests. Stores raise ``StoreUnavailable`` when their
+    backend can't be reached.
+    """
+
+    def get(self, sid: str) -> SessionData | None:
+        """The stored session, or None when it is unknown or expired."""
+        raise NotImplementedError
+
+    def set(self, sid: str, data: SessionData) -> None:
+        """Store the session (an already-expired one is deleted instead)."""
+        raise NotImplementedError
+
+    def destroy(self, sid: str) -> None:
+        """Forget the session; unknown ids are not an error."""
+        raise NotImplementedError
+
+    def touch(self, sid: str, data: SessionData) -> None:
+        """Move the session's expiry to ``data['cookie']['expires']`` without rewriting it."""
+
+    def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
+        """Read the session and extend its life to ``ttl`` seconds from now (None: the default).
+
+        The default reads only; the engine touches at the end of the request instead.
+        Stores that can do both in one step override this and set ``touches_on_get``.
+        """
+        return self.get(sid)
+
+    #: True when ``get_and_touch`` really extends the session's life.
+    touches_on_get = False
+
+    def all(self) -> dict[str, SessionData]:
+        """Every live session by id."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Delete every session."""
+        raise NotImplementedError
+
+    def length(self) -> int:
+        """How many live sessions the store holds."""
+        return len(self.all())

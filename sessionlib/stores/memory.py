@@ -1,0 +1,127 @@
+"""``MemoryStore``: sessions in this process's memory, for development, tests and the course.
+
+Like express's MemoryStore it keeps each session as a JSON string (so requests never
+share mutable objects), unlike it, it is thread-safe and forgets expired sessions on
+its own: a min-heap of expiry times makes pruning cost what expired, not what is held.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import threading
+import time
+from datetime import datetime, timezone
+
+from .base import SessionData, Store, seconds_left
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(Store):
+    """An in-process store. Sessions without a cookie expiry live ``ttl`` seconds."""
+
+    touches_on_get = True
+
+    def __init__(self, ttl: float = 86400) -> None:
+        self.ttl = ttl
+        self._sessions: dict[str, tuple[str, float]] = {}  # id -> (JSON, expires at)
+        self._expiry_heap: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+
+    # -- the store interface ------------------------------------------------------------
+    def get(self, sid: str) -> SessionData | None:
+        with self._lock:
+            self._prune()
+            entry = self._sessions.get(sid)
+        return None if entry is None else _decode(entry)
+
+    def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
+        now = time.time()
+        with self._lock:
+            self._prune()
+            entry = self._sessions.get(sid)
+            if entry is None:
+                return None
+            entry = self._reschedule(sid, entry[0], now + (self.ttl if ttl is None else ttl))
+        return _decode(entry)
+
+    def set(self, sid: str, data: SessionData) -> None:
+        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+        left = seconds_left(data, self.ttl)
+        assert left is not None
+        with self._lock:
+            if left <= 0:
+                self._sessions.pop(sid, None)
+            else:
+                self._reschedule(sid, text, time.time() + left)
+            self._prune()
+
+    def touch(self, sid: str, data: SessionData) -> None:
+        left = seconds_left(data, self.ttl)
+        assert left is not None
+        with self._lock:
+            entry = self._sessions.get(sid)
+            if entry is not None:
+                self._reschedule(sid, entry[0], time.time() + left)
+
+    def destroy(self, sid: str) -> None:
+        with self._lock:
+            self._sessions.pop(sid, None)
+
+    def all(self) -> dict[str, SessionData]:
+        with self._lock:
+            self._prune()
+            entries = list(self._sessions.items())
+        return {sid: _decode(entry) for sid, entry in entries}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()
+            self._expiry_heap.clear()
+
+    def length(self) -> int:
+        with self._lock:
+            self._prune()
+            return len(self._sessions)
+
+    # -- expiry -------------------------------------------------------------------------
+    def prune(self) -> int:
+        """Drop every expired session now; returns how many went."""
+        with self._lock:
+            return self._prune()
+
+    def _reschedule(self, sid: str, text: str, expires_at: float) -> tuple[str, float]:
+        previous = self._sessions.get(sid)
+        entry = (text, expires_at)
+        self._sessions[sid] = entry
+        # Invariant: each live session has a heap entry no later than its expiry. A later
+        # expiry needs no new entry: the early one is rescheduled when it comes due.
+        if previous is None or expires_at < previous[1]:
+            heapq.heappush(self._expiry_heap, (expires_at, sid))
+        return entry
+
+    def _prune(self) -> int:
+        now = time.time()
+        heap, sessions, removed = self._expiry_heap, self._sessions, 0
+        while heap and heap[0][0] <= now:
+            _, sid = heapq.heappop(heap)
+            entry = sessions.get(sid)
+            if entry is None:
+                continue
+            if entry[1] <= now:
+                del sessions[sid]
+                removed += 1
+            else:
+                heapq.heappush(heap, (entry[1], sid))
+        return removed
+
+
+def _decode(entry: tuple[str, float]) -> SessionData:
+    data = json.loads(entry[0])
+    cookie = data.get("cookie")
+    # The JSON keeps the expiry it was written with; a touch since then moved it.
+    if isinstance(cookie, dict) and isinstance(cookie.get("expires"), str):
+        moment = datetime.fromtimestamp(round(entry[1], 3), tz=timezone.utc)
+        cookie["expires"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return data

@@ -1,0 +1,69 @@
+"""Shared fixtures: live servers, cookie jars and Redis clients (fake always, real when
+``REDIS_URL`` is set)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import fakeredis
+import pytest
+import redis
+from flask import Flask
+
+import sessionlib
+
+REDIS_URL = os.environ.get("REDIS_URL")
+
+
+def _worker_db() -> int:
+    """Each xdist worker gets its own Redis database (db 0 is left to the notebooks)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return 1 + int(worker.removeprefix("gw") or 0) % 15
+
+
+@pytest.fixture
+def fake_redis() -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis()
+
+
+@pytest.fixture
+def real_redis() -> Iterator[redis.Redis]:
+    if not REDIS_URL:
+        pytest.skip("REDIS_URL is not set: no real redis-server to test against")
+    client = redis.Redis.from_url(REDIS_URL, db=_worker_db())
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(params=["fakeredis", "real-redis"])
+def redis_client(request: pytest.FixtureRequest) -> Any:
+    """A Redis client: fakeredis, then the real server when ``REDIS_URL`` is set."""
+    name = "fake_redis" if request.param == "fakeredis" else "real_redis"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def any_store(request: pytest.FixtureRequest) -> sessionlib.Store:
+    """Each store the library ships (RedisStore on fakeredis)."""
+    if request.param == "memory":
+        return sessionlib.MemoryStore()
+    return sessionlib.RedisStore(fakeredis.FakeRedis())
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Flask], sessionlib.LiveServer]]:
+    """Start a ``LiveServer`` for an app; every server started is stopped after the test."""
+    started: list[sessionlib.LiveServer] = []
+
+    def start(app: Flask) -> sessionlib.LiveServer:
+        server = sessionlib.LiveServer(app).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
