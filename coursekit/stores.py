@@ -1,0 +1,32 @@
+"""What a session store holds, as a table: ids (shortened), data, expiry or Redis TTL."""
+
+from __future__ import annotations
+
+import json
+
+from sessionlib import RedisStore, Store
+
+from .table import Table, shorten
+
+__all__ = ["store_table", "short"]
+
+
+def short(sid: str, keep: int = 8) -> str:
+    """An id cut to its first characters: enough to tell sessions apart on screen."""
+    return sid if len(sid) <= keep else sid[:keep] + "…"
+
+
+def store_table(store: Store, title: str | None = None) -> Table:
+    """Every session in ``store``: id, data (without the cookie), expiry, and TTL for Redis."""
+    rows = []
+    for sid, data in sorted(store.all().items()):
+        cookie = data.get("cookie", {})
+        values = {k: v for k, v in data.items() if k != "cookie"}
+        row = [short(sid), shorten(json.dumps(values), 50), cookie.get("expires") or "—"]
+        if isinstance(store, RedisStore):
+            row.append(store.client.ttl(store.key(sid)))
+        rows.append(row)
+    columns = ["id", "data", "cookie.expires"]
+    if isinstance(store, RedisStore):
+        columns.append("TTL (s)")
+    return Table(columns, rows, title or f"{type(store).__name__}: {len(rows)} session(s)")
