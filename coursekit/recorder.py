@@ -52,7 +52,10 @@ class RequestStory:
 
 
 class Recorder:
-    """``with Recorder(app) as story: ...requests...`` then ``story.table()`` / ``story.diagram()``."""
+    """Record a block of requests: ``with Recorder(app) as story: ...``.
+
+    Then ``story.table()`` and ``story.diagram()`` tell what each request did.
+    """
 
     def __init__(self, app: flask.Flask) -> None:
         self.app = app
@@ -106,7 +109,7 @@ class Recorder:
 
     # -- rendering ----------------------------------------------------------------------
     def table(self, title: str | None = None) -> Table:
-        """One row per request: Cookie in, what happened to the session, store calls, Set-Cookie out."""
+        """One row per request: Cookie in, session events, store calls, Set-Cookie out."""
         rows = []
         for number, story in enumerate(self.requests, start=1):
             rows.append(

@@ -47,15 +47,21 @@ class Table:
             if self.title
             else ""
         )
-        return f"<table class='coursekit'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return (
+            f"<table class='coursekit'>{caption}"
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
     def __str__(self) -> str:
         widths = [len(c) for c in self.columns]
         for row in self.rows:
-            widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
-        line = "  ".join(c.ljust(w) for c, w in zip(self.columns, widths))
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+        line = "  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))
         rule = "  ".join("-" * w for w in widths)
-        body = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in self.rows]
+        body = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+            for row in self.rows
+        ]
         return "\n".join(([self.title] if self.title else []) + [line, rule, *body])
 
     __repr__ = __str__

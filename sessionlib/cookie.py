@@ -61,7 +61,7 @@ def _priority_name(value: str | None) -> str | None:
 
 
 def path_matches(cookie_path: str, request_path: str) -> bool:
-    """RFC 6265 section 5.1.4 path-match: ``/admin`` matches ``/admin/x`` but not ``/administrator``."""
+    """RFC 6265 section 5.1.4 path-match: ``/admin`` covers ``/admin/x``, not ``/administrator``."""
     if request_path == cookie_path:
         return True
     if not request_path.startswith(cookie_path):

@@ -1,4 +1,4 @@
-"""``Session``: the per-request mapping a handler reads and writes (express's ``session/session.js``).
+"""``Session``: the mapping a handler reads and writes (express's ``session/session.js``).
 
 The session does not talk to the store itself: it asks its ``Lifecycle`` (the engine's
 per-request state) to load, save, regenerate, reload or destroy it. Loading is lazy, so a
@@ -14,9 +14,17 @@ from typing import Any, Protocol
 
 from .cookie import SessionCookie
 
-__all__ = ["Session", "Lifecycle", "serialize_data"]
+__all__ = ["Session", "Lifecycle", "SessionTooLarge", "serialize_data"]
 
 RESERVED_KEY = "cookie"
+
+
+class SessionTooLarge(ValueError):
+    """The session's JSON exceeds the engine's ``max_size``; nothing was written.
+
+    Raised at save time (``session.save()`` or the end of the request), before the store
+    is called, so the store still holds the session as it was.
+    """
 
 
 class Lifecycle(Protocol):
@@ -40,9 +48,7 @@ def serialize_data(data: dict[str, Any]) -> str:
             try:
                 json.dumps(value, allow_nan=False)
             except (TypeError, ValueError) as inner:
-                raise TypeError(
-                    f"session[{key!r}] cannot be stored as JSON: {inner}"
-                ) from None
+                raise TypeError(f"session[{key!r}] cannot be stored as JSON: {inner}") from None
         raise TypeError(f"session data cannot be stored as JSON: {error}") from None
 
 

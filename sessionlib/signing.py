@@ -24,9 +24,7 @@ def as_secret_list(secrets: str | Sequence[str]) -> list[str]:
 
 def sign(value: str, secret: str) -> str:
     """Return ``value`` with its HMAC-SHA256 signature under ``secret`` appended."""
-    mac = hmac.new(
-        secret.encode(), value.encode("utf-8", "surrogatepass"), hashlib.sha256
-    ).digest()
+    mac = hmac.new(secret.encode(), value.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
     return value + "." + base64.b64encode(mac).decode("ascii").rstrip("=")
 
 
