@@ -9,7 +9,7 @@ from .engine import SessionEngine
 from .errors import StoreUnavailable
 from .flask import SessionManager
 from .live import LiveServer
-from .session import Session
+from .session import Session, SessionTooLarge
 from .signing import sign, unsign
 from .stores import MemoryStore, RedisStore, Store
 
@@ -20,6 +20,7 @@ __all__ = [
     "MemoryStore",
     "RedisStore",
     "StoreUnavailable",
+    "SessionTooLarge",
     "sign",
     "unsign",
     "LiveServer",

@@ -8,22 +8,24 @@ A framework adapter (``sessionlib.flask``) calls ``open`` before the handler and
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets as _secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from . import signals
 from .cookie import CookieOptions, SessionCookie, clearing_header, path_matches
-from .session import Session, data_hash, serialize_data
+from .session import Session, SessionTooLarge, data_hash, serialize_data
 from .signing import as_secret_list, sign, unsign
 from .stores import MemoryStore, Store
 from .stores.base import SessionData, seconds_left
 
-__all__ = ["SessionEngine", "Exchange", "default_genid", "valid_id"]
+__all__ = ["SessionEngine", "Exchange", "default_genid", "valid_id", "DEFAULT_MAX_SIZE"]
 
 log = logging.getLogger("sessionlib")
 
@@ -31,6 +33,11 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _COOKIE_PREFIX = "s:"
 # encodeURIComponent leaves these unescaped; quote() must too, for byte-identical cookies.
 _URI_COMPONENT_SAFE = "-_.!~*'()"
+#: The default ``max_size``: 1 MiB of JSON. Every request that uses the session reads it
+#: whole and every change writes it whole, so far smaller is normal (a login, a cart, some
+#: flashes: a few KB); past this a session holds what belongs in a database. It is still
+#: 256 times a cookie session's 4 KB, and far below Redis's 512 MB string limit.
+DEFAULT_MAX_SIZE = 1024 * 1024
 
 
 def default_genid() -> str:
@@ -50,6 +57,22 @@ class SessionEngine:
 
     ``unset="destroy"`` destroys a loaded session that a request emptied (Flask has no
     ``req.session = null``); ``"keep"`` stores the empty session.
+
+    ``max_size`` (not in express-session): the most bytes of JSON a session may take in
+    the store, default ``DEFAULT_MAX_SIZE`` (1 MiB); None for no limit. A bigger session
+    fails at save time with ``SessionTooLarge`` before the store is called, so what the
+    store held stays as it was.
+
+    ``merge`` (not in express-session; default False, express's behaviour): concurrent
+    requests of one session each write the whole session, so the last to finish wins and
+    the others' changes are lost. With ``merge=True`` a request that loaded its session
+    from the store saves only the keys it changed or deleted (compared key by key with
+    what it loaded), onto the latest stored state, atomically (``Store.merge``: Redis
+    ``WATCH``/``MULTI``/``EXEC`` with retry, ``MemoryStore`` under its lock). Two requests
+    that change different keys both keep their change; when both change the same key,
+    the last to save wins for that key (a counter incremented by both still loses one
+    increment). The cookie object (expiry) is this request's. A new or regenerated
+    session is written whole. Stores without ``merge`` fall back to ``set``.
     """
 
     def __init__(
@@ -64,12 +87,18 @@ class SessionEngine:
         genid: Callable[[], str] | None = None,
         unset: Literal["keep", "destroy"] = "keep",
         cookie: Mapping[str, Any] | CookieOptions | None = None,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        merge: bool = False,
     ) -> None:
         self.secrets = as_secret_list(secret)
         if not isinstance(name, str) or not name:
             raise ValueError("name must be a non-empty string")
         if unset not in ("keep", "destroy"):
             raise ValueError("unset must be 'keep' or 'destroy'")
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size <= 0
+        ):
+            raise ValueError("max_size must be a positive number of bytes, or None")
         self.name = name
         self.store: Store = MemoryStore() if store is None else store
         self.resave = resave
@@ -77,6 +106,8 @@ class SessionEngine:
         self.rolling = rolling
         self.genid = genid or default_genid
         self.unset = unset
+        self.max_size = max_size
+        self.merge = bool(merge)
         self.cookie_options = (
             cookie if isinstance(cookie, CookieOptions) else CookieOptions.from_mapping(cookie)
         )
@@ -85,9 +116,7 @@ class SessionEngine:
         self.load_ttl = self.cookie_options.max_age
 
     # -- the two calls an adapter makes -------------------------------------------------
-    def open(
-        self, cookie_values: Iterable[str], path: str, is_secure: bool
-    ) -> Session | None:
+    def open(self, cookie_values: Iterable[str], path: str, is_secure: bool) -> Session | None:
         """The request's session (loaded lazily), or None outside the cookie's path."""
         if not path_matches(self.cookie_options.path, path):
             return None
@@ -129,6 +158,7 @@ class Exchange:
         self.ttl_fresh_on_load = False  # get_and_touch already set the store's TTL
         self.touched = False
         self.dead_cookie: SessionCookie | None = None  # set when the browser's cookie must go
+        self.loaded_values: dict[str, str] | None = None  # key -> JSON as loaded (for merge)
 
     # -- reading the cookie (no store access) -------------------------------------------
     def read_cookie(self, values: Iterable[str]) -> None:
@@ -166,13 +196,14 @@ class Exchange:
             data = self._store("get_and_touch", sid, engine.load_ttl)
         else:
             data = self._store("get", sid)
+        cookie = None
         if data is None:
             self.rejected = "unknown_id"
-        elif not _well_formed(data):
-            log.warning("session %s in the store has no cookie object; starting a new one", signals.short_id(sid))
-            self.rejected, data = "corrupt", None
-        if data is not None:
-            cookie = SessionCookie.from_json(data.pop("cookie"))
+        else:
+            cookie = _stored_cookie(sid, data)
+            if cookie is None:
+                self.rejected, data = "corrupt", None
+        if data is not None and cookie is not None:
             if cookie.expired and not engine.store.touches_on_get:
                 self.rejected, data = "expired", None
             else:
@@ -190,9 +221,10 @@ class Exchange:
     def reload(self, session: Session) -> None:
         sid = session.id
         data = self._store("get", sid)
-        if data is None or not _well_formed(data):
+        cookie = None if data is None else _stored_cookie(sid, data)
+        if data is None or cookie is None:
             raise KeyError(f"session {signals.short_id(sid)} is no longer in the store")
-        self._inflate(session, sid, data, SessionCookie.from_json(data.pop("cookie")))
+        self._inflate(session, sid, data, cookie)
 
     def regenerate(self, session: Session) -> None:
         old_id = session._id if session.loaded else self.cookie_id
@@ -306,6 +338,7 @@ class Exchange:
         engine = self.engine
         sid = engine.new_id()
         session._fill(sid, {}, engine.cookie_options.new_cookie(self.is_secure))
+        self.loaded_values = None
         self.original_id = sid
         self.original_hash = self._digest(session)
         self.ttl_fresh_on_load = False
@@ -324,6 +357,8 @@ class Exchange:
         session._fill(sid, data, cookie)
         self.original_id = sid
         self.original_hash = self._digest(session)
+        if engine.merge:
+            self.loaded_values = {key: _json(value) for key, value in data.items()}
         if engine.resave:
             self.saved_id, self.saved_hash = None, None
         else:
@@ -338,9 +373,47 @@ class Exchange:
 
     def _write(self, session: Session, reason: str) -> None:
         sid = session.id
-        self._store("set", sid, session.to_json())
+        data = session.to_json()
+        self._check_size(sid, data)
+        if self.engine.merge and self.loaded_values is not None and sid == self.cookie_id:
+            changed, removed = self._changes(data)
+            if hasattr(self.engine.store, "merge"):
+                self._store("merge", sid, data, changed, removed)
+            else:
+                self._store("set", sid, data)
+        else:
+            self._store("set", sid, data)
         if signals.session_saved.receivers:
             signals.session_saved.send(self.engine, sid=signals.short_id(sid), reason=reason)
+
+    def _check_size(self, sid: str, data: SessionData) -> None:
+        """Raise ``SessionTooLarge`` (nothing written) when ``data`` exceeds ``max_size``."""
+        limit = self.engine.max_size
+        if limit is None:
+            return
+        size = len(_json(data))  # ASCII: json.dumps escapes the rest, as the stores do
+        if size <= limit:
+            return
+        largest = sorted(
+            ((len(_json(value)), key) for key, value in data.items() if key != "cookie"),
+            reverse=True,
+        )[:3]
+        keys = ", ".join(f"{key!r} ({length:,} bytes)" for length, key in largest)
+        raise SessionTooLarge(
+            f"session {signals.short_id(sid)} is {size:,} bytes of JSON, over max_size="
+            f"{limit:,}; largest keys: {keys or 'none'}. Nothing was written."
+        )
+
+    def _changes(self, data: SessionData) -> tuple[list[str], list[str]]:
+        """The keys this request set to a new value, and the keys it deleted, since load."""
+        loaded = self.loaded_values or {}
+        changed = [
+            key
+            for key, value in data.items()
+            if key != "cookie" and loaded.get(key) != _json(value)
+        ]
+        removed = [key for key in loaded if key not in data]
+        return changed, removed
 
     def _clear_cookie(self) -> str:
         cookie = self.dead_cookie or self.engine.cookie_options.new_cookie(self.is_secure)
@@ -371,8 +444,31 @@ class Exchange:
             _announce_store_call(self.engine, operation, sid, args, result, error, started)
 
 
-def _well_formed(data: Any) -> bool:
-    return isinstance(data, dict) and isinstance(data.get("cookie"), dict)
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _stored_cookie(sid: str, data: Any) -> SessionCookie | None:
+    """Take the cookie object out of a stored session; None (and a log line) when the
+    entry is not a session this library can use: not an object, no ``cookie`` object, a
+    cookie that does not parse, or data that could not be written back as JSON.
+    """
+    short = signals.short_id(sid)
+    if not isinstance(data, dict) or not isinstance(data.get("cookie"), dict):
+        log.warning("session %s in the store has no cookie object; starting a new one", short)
+        return None
+    try:
+        cookie = SessionCookie.from_json(data["cookie"])
+        # An out-of-range expiry or max age must fail here, not in the touch at the end.
+        probe = replace(cookie)
+        probe.reset_max_age()
+        _json(probe.to_json())
+        serialize_data({k: v for k, v in data.items() if k != "cookie"})
+    except (TypeError, ValueError, OverflowError, OSError) as error:
+        log.warning("session %s in the store is malformed (%s); starting a new one", short, error)
+        return None
+    del data["cookie"]
+    return cookie
 
 
 def _announce_store_call(
@@ -386,7 +482,7 @@ def _announce_store_call(
 ) -> None:
     store = engine.store
     ttl = args[0] if operation == "get_and_touch" else None
-    data = args[0] if operation in ("set", "touch") else None
+    data = args[0] if operation in ("set", "touch", "merge") else None
     key_of = getattr(store, "key", None)
     key = key_of(sid) if callable(key_of) else sid
     default_ttl = getattr(store, "ttl", None)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Store", "SessionData", "seconds_left"]
+__all__ = ["Store", "SessionData", "seconds_left", "merged_session"]
 
 SessionData = dict[str, Any]
 
@@ -30,6 +31,25 @@ def seconds_left(data: SessionData, default: float | None) -> float | None:
     except ValueError:
         return default
     return moment.timestamp() - time.time()
+
+
+def merged_session(
+    current: Any, data: SessionData, changed: Collection[str], removed: Collection[str]
+) -> SessionData:
+    """``data``'s cookie and ``changed`` keys laid onto ``current``, minus ``removed``.
+
+    ``current`` is what the store holds now; when that is nothing (or not a session)
+    the result is ``data`` itself, so a merge never writes a session missing its keys.
+    """
+    if not isinstance(current, dict) or not isinstance(current.get("cookie"), dict):
+        return data
+    merged: SessionData = {"cookie": data["cookie"]}
+    for key, value in current.items():
+        if key != "cookie" and key not in removed:
+            merged[key] = value
+    for key in changed:
+        merged[key] = data[key]
+    return merged
 
 
 def whole_seconds(seconds: float) -> int:
@@ -59,6 +79,17 @@ class Store:
 
     def touch(self, sid: str, data: SessionData) -> None:
         """Move the session's expiry to ``data['cookie']['expires']`` without rewriting it."""
+
+    def merge(
+        self, sid: str, data: SessionData, changed: Collection[str], removed: Collection[str]
+    ) -> None:
+        """Write ``data``'s ``changed`` keys and cookie onto the stored session, drop the
+        ``removed`` keys, atomically; store ``data`` whole when nothing is stored.
+
+        Used by ``SessionEngine(merge=True)``. This default is plain ``set`` (the last
+        writer wins); stores that can read-modify-write atomically override it.
+        """
+        self.set(sid, data)
 
     def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
         """Read the session and extend its life to ``ttl`` seconds from now (None: the default).

@@ -11,9 +11,10 @@ import heapq
 import json
 import threading
 import time
+from collections.abc import Collection
 from datetime import datetime, timezone
 
-from .base import SessionData, Store, seconds_left
+from .base import SessionData, Store, merged_session, seconds_left
 
 __all__ = ["MemoryStore"]
 
@@ -56,6 +57,23 @@ class MemoryStore(Store):
             else:
                 self._reschedule(sid, text, time.time() + left)
             self._prune()
+
+    def merge(
+        self, sid: str, data: SessionData, changed: Collection[str], removed: Collection[str]
+    ) -> None:
+        """``Store.merge`` under the store's lock: read, merge and write as one step."""
+        with self._lock:
+            self._prune()
+            entry = self._sessions.get(sid)
+            current = None if entry is None or entry[1] <= time.time() else _decode(entry)
+            merged = merged_session(current, data, changed, removed)
+            text = json.dumps(merged, separators=(",", ":"), allow_nan=False)
+            left = seconds_left(merged, self.ttl)
+            assert left is not None
+            if left <= 0:
+                self._sessions.pop(sid, None)
+            else:
+                self._reschedule(sid, text, time.time() + left)
 
     def touch(self, sid: str, data: SessionData) -> None:
         left = seconds_left(data, self.ttl)

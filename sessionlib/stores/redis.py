@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+import random
+import time
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..errors import StoreUnavailable
-from .base import SessionData, Store, seconds_left, whole_seconds
+from .base import SessionData, Store, merged_session, seconds_left, whole_seconds
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -42,9 +45,16 @@ class RedisStore(Store):
 
     ``disable_touch=True`` reads with a plain ``GET`` and never extends a session's TTL
     (connect-redis's ``disableTouch``). The store never pickles: values are JSON text.
+
+    How fast an outage surfaces as ``StoreUnavailable`` is the client's business: its
+    ``socket_timeout`` and ``socket_connect_timeout``, times its retries (redis-py retries
+    ten times by default; ``retry=Retry(NoBackoff(), 0)`` fails on the first timeout).
     """
 
     touches_on_get = True
+    #: How many times ``merge`` tries when other clients keep writing (or touching) the key
+    #: between its ``WATCH`` and ``EXEC``; jittered backoff up to 50 ms between tries.
+    merge_attempts = 50
 
     def __init__(
         self,
@@ -67,13 +77,13 @@ class RedisStore(Store):
 
     # -- the store interface ------------------------------------------------------------
     def get(self, sid: str) -> SessionData | None:
-        return self._decode(sid, self._call(lambda: self.client.get(self.key(sid))))
+        return self._decode(sid, self._read(sid, lambda: self.client.get(self.key(sid))))
 
     def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
         if self.disable_touch:
             return self.get(sid)
         seconds = whole_seconds(self.ttl if ttl is None else ttl)
-        raw = self._call(lambda: self.client.getex(self.key(sid), ex=seconds))
+        raw = self._read(sid, lambda: self.client.getex(self.key(sid), ex=seconds))
         return self._decode(sid, raw)
 
     def set(self, sid: str, data: SessionData) -> None:
@@ -84,6 +94,45 @@ class RedisStore(Store):
             self.destroy(sid)
             return
         self._call(lambda: self.client.set(self.key(sid), text, ex=whole_seconds(left)))
+
+    def merge(
+        self, sid: str, data: SessionData, changed: Collection[str], removed: Collection[str]
+    ) -> None:
+        """``Store.merge`` as an optimistic transaction: ``WATCH`` the key, ``GET`` it,
+        merge, then ``MULTI``/``SET``/``EXEC``; if another client wrote the key in between,
+        ``EXEC`` fails and the merge starts again from the newer value (``merge_attempts``
+        times, then ``StoreUnavailable`` with nothing written).
+        """
+        key = self.key(sid)
+
+        def attempt() -> bool:
+            with self.client.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(key)
+                    current = self._decode(sid, pipe.get(key))
+                    merged = merged_session(current, data, changed, removed)
+                    left = seconds_left(merged, self.ttl)
+                    assert left is not None
+                    pipe.multi()
+                    if left <= 0:
+                        pipe.delete(key)
+                    else:
+                        text = json.dumps(merged, separators=(",", ":"), allow_nan=False)
+                        pipe.set(key, text, ex=whole_seconds(left))
+                    pipe.execute()
+                    return True
+                except WatchError:
+                    return False
+
+        for tries in range(self.merge_attempts):
+            if self._call(attempt):
+                return
+            # Another write (or a touch: GETEX counts) came in between: back off, jittered.
+            time.sleep(random.uniform(0, min(0.05, 0.001 * 2**tries)))
+        raise StoreUnavailable(
+            f"session {sid[:6]}… kept changing in Redis: merge gave up after "
+            f"{self.merge_attempts} attempts; nothing was written"
+        )
 
     def touch(self, sid: str, data: SessionData) -> None:
         if self.disable_touch:
@@ -102,7 +151,7 @@ class RedisStore(Store):
             return {}
         values = self._call(lambda: self.client.mget(keys))
         found = {}
-        for key, raw in zip(keys, values):
+        for key, raw in zip(keys, values, strict=True):
             sid = _text(key)[len(self.prefix) :]
             data = self._decode(sid, raw)
             if data is not None:
@@ -120,22 +169,33 @@ class RedisStore(Store):
     # -- helpers ------------------------------------------------------------------------
     def _keys(self) -> list[Any]:
         pattern = self.prefix + "*"
-        return self._call(
-            lambda: list(self.client.scan_iter(match=pattern, count=self.scan_count))
-        )
+        return self._call(lambda: list(self.client.scan_iter(match=pattern, count=self.scan_count)))
 
     def _call(self, command: Callable[[], T]) -> T:
         with _reachable(self.client):
             return command()
 
+    def _read(self, sid: str, command: Callable[[], T]) -> T | None:
+        """Run a read; a key holding another Redis type (WRONGTYPE) reads as no session."""
+        try:
+            return self._call(command)
+        except ResponseError as error:
+            if not str(error).startswith("WRONGTYPE"):
+                raise
+            log.warning("session %s… in Redis is not a string value; ignoring it", sid[:6])
+            return None
+
     def _decode(self, sid: str, raw: bytes | str | None) -> SessionData | None:
         if raw is None:
             return None
         try:
-            return json.loads(raw)
+            data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             log.warning("session %s… in Redis is not valid JSON; ignoring it", sid[:6])
             return None
+        if data is None:  # None means "no session": say why this one is ignored
+            log.warning("session %s… in Redis is JSON null; ignoring it", sid[:6])
+        return data
 
 
 def _text(value: bytes | str) -> str:
