@@ -20,8 +20,6 @@ class Mermaid:
         return self.source
 
 
-def show_mermaid(source: str) -> Mermaid:
-    """Display a Mermaid diagram and return it."""
-    diagram = Mermaid(source)
-    display(diagram)
-    return diagram
+def show_mermaid(source: str) -> None:
+    """Display a Mermaid diagram (returns nothing, so a cell doesn't draw it twice)."""
+    display(Mermaid(source))

@@ -17,6 +17,7 @@ from sessionlib import RedisStore, signals
 
 from .diagrams import Mermaid
 from .table import Table, shorten
+from .wire import compact_set_cookie
 
 __all__ = ["Recorder", "RequestStory"]
 
@@ -123,7 +124,7 @@ class Recorder:
                     or "—",
                     "; ".join(self._command(call) for call in story.store_calls()) or "—",
                     story.status,
-                    shorten(story.set_cookie or "—", 60),
+                    compact_set_cookie(story.set_cookie),
                 ]
             )
         return Table(
@@ -180,6 +181,7 @@ class Recorder:
                 "set": f"SET {key} …{ttl_text}",
                 "touch": f"EXPIRE {key} {'' if ttl is None else round(ttl)}".rstrip(),
                 "destroy": f"DEL {key}",
+                "merge": f"WATCH {key}, GET, MULTI, SET …{ttl_text}, EXEC",
             }.get(operation, f"{operation} {key}")
         return f"{operation}({key})"
 
@@ -199,6 +201,8 @@ def _describe(kind: str, data: dict[str, Any]) -> str:
     if kind == "touched":
         return "touched"
     if kind == "regenerated":
+        if data.get("old_sid") is None:
+            return f"regenerated: new id {sid}"
         return f"regenerated {data['old_sid']} → {sid}"
     if kind == "destroyed":
         return f"destroyed {sid}"

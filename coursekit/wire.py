@@ -9,7 +9,16 @@ import requests
 
 from .table import Table, shorten
 
-__all__ = ["exchange_table", "jar_table"]
+__all__ = ["compact_set_cookie", "exchange_table", "jar_table"]
+
+
+def compact_set_cookie(header: str | None, keep: int = 24) -> str:
+    """A Set-Cookie header with its long value cut short and every attribute kept."""
+    if not header:
+        return "—"
+    first, _, attributes = header.partition(";")
+    name, _, value = first.partition("=")
+    return f"{name}={shorten(value, keep)}" + (f";{attributes}" if attributes else "")
 
 
 def _responses(response: requests.Response) -> list[requests.Response]:
@@ -31,7 +40,7 @@ def exchange_table(
                 f"{request.method} {request.path_url}",
                 shorten(request.headers.get("Cookie", "—"), 48),
                 response.status_code,
-                shorten(response.headers.get("Set-Cookie", "—"), 70),
+                compact_set_cookie(response.headers.get("Set-Cookie")),
                 shorten(response.text, 30),
             ]
         )

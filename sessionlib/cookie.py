@@ -7,6 +7,7 @@ an ISO-8601 UTC string), and the header text comes from ``werkzeug.http.dump_coo
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -76,7 +77,8 @@ class CookieOptions:
     Defaults differ from express-session where express is unsafe or surprising:
     ``same_site`` is ``"Lax"`` (express: unset); ``http_only`` is on, as in express.
     ``secure="auto"`` means Secure exactly when the request came over HTTPS, and
-    ``same_site="auto"`` means ``None`` over HTTPS (cross-site allowed) and ``Lax`` over HTTP.
+    ``same_site="auto"`` means ``None`` (cross-site allowed) when the cookie is Secure,
+    else ``Lax``.
     """
 
     max_age: float | None = None
@@ -114,7 +116,8 @@ class CookieOptions:
         secure = request_is_secure if self.secure == "auto" else bool(self.secure)
         same_site = self.same_site
         if same_site == "auto":
-            same_site = "None" if request_is_secure else "Lax"
+            # SameSite=None without Secure is refused by browsers: fall back to Lax.
+            same_site = "None" if secure else "Lax"
         cookie = SessionCookie(
             http_only=self.http_only,
             secure=secure,
@@ -207,8 +210,12 @@ class SessionCookie:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SessionCookie:
-        """Rebuild from stored JSON written by this library or by express-session."""
+    def from_json(cls, data: Mapping[str, Any], fixed_expiry: bool = False) -> SessionCookie:
+        """Rebuild from stored JSON written by this library or by express-session.
+
+        ``fixed_expiry`` keeps ``expires`` where it is on ``reset_max_age`` (the app set
+        an absolute ``expires`` date rather than a ``max_age``).
+        """
         cookie = cls(
             http_only=bool(data.get("httpOnly", True)),
             secure=data.get("secure") is True,
@@ -224,6 +231,7 @@ class SessionCookie:
         expires = data.get("expires")
         if isinstance(expires, str):
             cookie._expires = _parse_iso(expires)
+        cookie._fixed_expiry = fixed_expiry and cookie._expires is not None
         return cookie
 
     def header(self, name: str, value: str) -> str:
@@ -262,8 +270,9 @@ def clearing_header(name: str, cookie: SessionCookie) -> str:
 
 
 def _from_timestamp(seconds: float) -> datetime:
-    # Millisecond precision, as a JavaScript Date holds.
-    return datetime.fromtimestamp(round(seconds, 3), tz=timezone.utc)
+    # Millisecond precision, as a JavaScript Date holds; rounded down, so a TTL taken
+    # from it (rounded up to whole seconds) never exceeds the max age.
+    return datetime.fromtimestamp(math.floor(seconds * 1000) / 1000, tz=timezone.utc)
 
 
 def _iso(value: datetime) -> str:

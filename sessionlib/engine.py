@@ -58,6 +58,11 @@ class SessionEngine:
     ``unset="destroy"`` destroys a loaded session that a request emptied (Flask has no
     ``req.session = null``); ``"keep"`` stores the empty session.
 
+    Sessions load on first use, not on every request as in express: a request whose
+    handler never touches the session costs no store call, and so is neither saved
+    (whatever ``resave`` or ``save_uninitialized`` say) nor touched; ``rolling`` still
+    loads it, to re-send the cookie.
+
     ``max_size`` (not in express-session): the most bytes of JSON a session may take in
     the store, default ``DEFAULT_MAX_SIZE`` (1 MiB); None for no limit. A bigger session
     fails at save time with ``SessionTooLarge`` before the store is called, so what the
@@ -111,8 +116,10 @@ class SessionEngine:
         self.cookie_options = (
             cookie if isinstance(cookie, CookieOptions) else CookieOptions.from_mapping(cookie)
         )
+        # A cookie={"expires": ...} date is fixed: touches never move it.
+        self.fixed_expiry = self.cookie_options.expires is not None
         # What a returning request asks the store to extend the session's life to.
-        self.touch_on_load = self.cookie_options.expires is None
+        self.touch_on_load = not self.fixed_expiry
         self.load_ttl = self.cookie_options.max_age
 
     # -- the two calls an adapter makes -------------------------------------------------
@@ -158,6 +165,8 @@ class Exchange:
         self.ttl_fresh_on_load = False  # get_and_touch already set the store's TTL
         self.touched = False
         self.dead_cookie: SessionCookie | None = None  # set when the browser's cookie must go
+        self.forced = False  # ``session.modified = True``: write even if nothing changed
+        self.loaded_empty = True  # the session had no data when loaded (for unset="destroy")
         self.loaded_values: dict[str, str] | None = None  # key -> JSON as loaded (for merge)
 
     # -- reading the cookie (no store access) -------------------------------------------
@@ -200,7 +209,7 @@ class Exchange:
         if data is None:
             self.rejected = "unknown_id"
         else:
-            cookie = _stored_cookie(sid, data)
+            cookie = _stored_cookie(sid, data, self.engine.fixed_expiry)
             if cookie is None:
                 self.rejected, data = "corrupt", None
         if data is not None and cookie is not None:
@@ -217,11 +226,12 @@ class Exchange:
         digest = self._digest(session)
         self._write(session, "manual")
         self.saved_id, self.saved_hash, self.saved_now = session.id, digest, True
+        self.forced = False
 
     def reload(self, session: Session) -> None:
         sid = session.id
         data = self._store("get", sid)
-        cookie = None if data is None else _stored_cookie(sid, data)
+        cookie = None if data is None else _stored_cookie(sid, data, self.engine.fixed_expiry)
         if data is None or cookie is None:
             raise KeyError(f"session {signals.short_id(sid)} is no longer in the store")
         self._inflate(session, sid, data, cookie)
@@ -257,7 +267,10 @@ class Exchange:
         return self.cookie_id != session.id
 
     def is_modified(self, session: Session) -> bool:
-        return self._modified(session, self._digest(session))
+        return self.forced or self._modified(session, self._digest(session))
+
+    def mark_modified(self, session: Session) -> None:
+        self.forced = True
 
     # -- the end of the request: express-session's rules --------------------------------
     def finish(self, session: Session) -> str | None:
@@ -269,7 +282,8 @@ class Exchange:
         sid, cookie = session._id, session._cookie
         assert sid is not None and session._data is not None and cookie is not None
 
-        if engine.unset == "destroy" and not session._data and sid == self.cookie_id:
+        emptied = not session._data and not self.loaded_empty
+        if engine.unset == "destroy" and emptied and sid == self.cookie_id:
             self._store("destroy", sid)
             if signals.session_destroyed.receivers:
                 signals.session_destroyed.send(engine, sid=signals.short_id(sid), reason="unset")
@@ -315,7 +329,7 @@ class Exchange:
         """Why the store must be written now, or None (express's ``shouldSave``)."""
         if self.saved_id == sid and self.saved_hash == digest:
             return None  # the store already holds exactly this
-        modified = self.original_id != sid or self.original_hash != digest
+        modified = self.forced or self.original_id != sid or self.original_hash != digest
         if sid != self.cookie_id and self.saved_hash is None and not self.engine.save_uninitialized:
             return "modified" if modified else None
         if modified or (self.saved_id == sid and not self.engine.resave):
@@ -324,7 +338,7 @@ class Exchange:
 
     def _should_set_cookie(self, sid: str, digest: bytes, cookie: SessionCookie) -> bool:
         """express's ``shouldSetCookie``, plus: a new session saved by hand gets its cookie."""
-        modified = self.original_id != sid or self.original_hash != digest
+        modified = self.forced or self.original_id != sid or self.original_hash != digest
         if sid != self.cookie_id:
             return self.engine.save_uninitialized or modified or self.saved_id == sid
         return self.engine.rolling or (modified and cookie.expires is not None)
@@ -355,6 +369,7 @@ class Exchange:
             # touch (EXPIRE/GETEX) moved the real expiry without rewriting the value.
             cookie.reset_max_age()
         session._fill(sid, data, cookie)
+        self.loaded_empty = not data
         self.original_id = sid
         self.original_hash = self._digest(session)
         if engine.merge:
@@ -448,7 +463,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
-def _stored_cookie(sid: str, data: Any) -> SessionCookie | None:
+def _stored_cookie(sid: str, data: Any, fixed_expiry: bool) -> SessionCookie | None:
     """Take the cookie object out of a stored session; None (and a log line) when the
     entry is not a session this library can use: not an object, no ``cookie`` object, a
     cookie that does not parse, or data that could not be written back as JSON.
@@ -458,7 +473,7 @@ def _stored_cookie(sid: str, data: Any) -> SessionCookie | None:
         log.warning("session %s in the store has no cookie object; starting a new one", short)
         return None
     try:
-        cookie = SessionCookie.from_json(data["cookie"])
+        cookie = SessionCookie.from_json(data["cookie"], fixed_expiry=fixed_expiry)
         # An out-of-range expiry or max age must fail here, not in the touch at the end.
         probe = replace(cookie)
         probe.reset_max_age()

@@ -43,11 +43,14 @@ class EngineSessionInterface(SessionInterface):
         self.engine = engine
 
     def open_session(self, app: Flask, request: Request) -> Session | None:
-        return self.engine.open(
+        session = self.engine.open(
             request.cookies.getlist(self.engine.name),
             request.script_root + request.path,
             request.is_secure,
         )
+        if session is not None:
+            session.permanent_lifetime = app.permanent_session_lifetime.total_seconds()
+        return session
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         if not isinstance(session, Session):

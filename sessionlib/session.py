@@ -37,6 +37,7 @@ class Lifecycle(Protocol):
     def destroy(self, session: Session) -> None: ...
     def is_new(self, session: Session) -> bool: ...
     def is_modified(self, session: Session) -> bool: ...
+    def mark_modified(self, session: Session) -> None: ...
 
 
 def serialize_data(data: dict[str, Any]) -> str:
@@ -126,18 +127,40 @@ class Session(MutableMapping[str, Any]):
         return self._cookie
 
     # -- Flask's SessionMixin attributes ------------------------------------------------
+    #: Seconds ``permanent = True`` gives a cookie that has no max age (Flask's
+    #: ``PERMANENT_SESSION_LIFETIME``; the Flask adapter sets it from the app's config).
+    permanent_lifetime: float = 31 * 24 * 3600
+
     @property
     def permanent(self) -> bool:
         """True when the cookie outlives the browser session (it has an expiry)."""
         return self.cookie.expires is not None
 
+    @permanent.setter
+    def permanent(self, value: bool) -> None:
+        # Flask's idiom: True gives a browser-session cookie an expiry, False removes it.
+        if value and self.cookie.expires is None:
+            self.cookie.max_age = self.permanent_lifetime
+        elif not value and self.cookie.expires is not None:
+            self.cookie.max_age = None
+
     @property
     def new(self) -> bool:
+        """True until the browser has sent this session's cookie back."""
         return self._lifecycle.is_new(self)
 
     @property
     def modified(self) -> bool:
+        """True when the data (or the cookie's lifetime) changed since it was loaded."""
         return self._lifecycle.is_modified(self)
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        # Flask's idiom after an in-place change; changes are detected anyway, but setting
+        # True forces the write (e.g. for a value mutated outside the request).
+        if value:
+            self._contents()
+            self._lifecycle.mark_modified(self)
 
     # -- the express methods ------------------------------------------------------------
     def regenerate(self) -> None:
@@ -154,6 +177,7 @@ class Session(MutableMapping[str, Any]):
 
     def save(self) -> None:
         """Write to the store now; the end of the request then writes only if changed again."""
+        self._contents()
         self._lifecycle.save(self)
 
     def touch(self) -> None:

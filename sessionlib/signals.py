@@ -44,7 +44,8 @@ session_destroyed = _signals.signal("session-destroyed")
 cookie_set = _signals.signal("cookie-set")
 #: A Set-Cookie header that deletes the cookie went out: ``name``, ``header``.
 cookie_cleared = _signals.signal("cookie-cleared")
-#: A store method ran: ``operation`` ("get", "get_and_touch", "set", "touch", "destroy"),
+#: A store method ran: ``operation`` ("get", "get_and_touch", "set", "merge", "touch",
+#: "destroy"),
 #: ``store`` (class name), ``key``, ``ttl`` (seconds or None), ``found`` (for reads),
 #: ``error`` (the exception's text, or None), ``duration`` (seconds).
 store_called = _signals.signal("store-called")

@@ -18,19 +18,24 @@ __all__ = ["Store", "SessionData", "seconds_left", "merged_session"]
 SessionData = dict[str, Any]
 
 
+def expiry_timestamp(data: SessionData) -> float | None:
+    """The session's ``cookie.expires`` as a Unix timestamp, or None when it has none."""
+    expires = data.get("cookie", {}).get("expires")
+    if not isinstance(expires, str):
+        return None
+    try:
+        return datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def seconds_left(data: SessionData, default: float | None) -> float | None:
     """Seconds until the session's ``cookie.expires``, or ``default`` when it has none.
 
     This is connect-redis's TTL rule; a result <= 0 means the session has already expired.
     """
-    expires = data.get("cookie", {}).get("expires")
-    if not isinstance(expires, str):
-        return default
-    try:
-        moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
-    except ValueError:
-        return default
-    return moment.timestamp() - time.time()
+    moment = expiry_timestamp(data)
+    return default if moment is None else moment - time.time()
 
 
 def merged_session(

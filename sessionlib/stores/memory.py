@@ -14,7 +14,7 @@ import time
 from collections.abc import Collection
 from datetime import datetime, timezone
 
-from .base import SessionData, Store, merged_session, seconds_left
+from .base import SessionData, Store, expiry_timestamp, merged_session
 
 __all__ = ["MemoryStore"]
 
@@ -44,18 +44,18 @@ class MemoryStore(Store):
             entry = self._sessions.get(sid)
             if entry is None:
                 return None
-            entry = self._reschedule(sid, entry[0], now + (self.ttl if ttl is None else ttl))
+            self._reschedule(sid, entry[0], now + (self.ttl if ttl is None else ttl))
+        # The session as it was before this touch, so its max_age is seen counting down.
         return _decode(entry)
 
     def set(self, sid: str, data: SessionData) -> None:
         text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-        left = seconds_left(data, self.ttl)
-        assert left is not None
+        expires_at = self._expires_at(data)
         with self._lock:
-            if left <= 0:
+            if expires_at <= time.time():
                 self._sessions.pop(sid, None)
             else:
-                self._reschedule(sid, text, time.time() + left)
+                self._reschedule(sid, text, expires_at)
             self._prune()
 
     def merge(
@@ -68,20 +68,18 @@ class MemoryStore(Store):
             current = None if entry is None or entry[1] <= time.time() else _decode(entry)
             merged = merged_session(current, data, changed, removed)
             text = json.dumps(merged, separators=(",", ":"), allow_nan=False)
-            left = seconds_left(merged, self.ttl)
-            assert left is not None
-            if left <= 0:
+            expires_at = self._expires_at(merged)
+            if expires_at <= time.time():
                 self._sessions.pop(sid, None)
             else:
-                self._reschedule(sid, text, time.time() + left)
+                self._reschedule(sid, text, expires_at)
 
     def touch(self, sid: str, data: SessionData) -> None:
-        left = seconds_left(data, self.ttl)
-        assert left is not None
+        expires_at = self._expires_at(data)
         with self._lock:
             entry = self._sessions.get(sid)
             if entry is not None:
-                self._reschedule(sid, entry[0], time.time() + left)
+                self._reschedule(sid, entry[0], expires_at)
 
     def destroy(self, sid: str) -> None:
         with self._lock:
@@ -104,6 +102,11 @@ class MemoryStore(Store):
             return len(self._sessions)
 
     # -- expiry -------------------------------------------------------------------------
+    def _expires_at(self, data: SessionData) -> float:
+        """When the session expires: its ``cookie.expires``, else ``ttl`` from now."""
+        moment = expiry_timestamp(data)
+        return time.time() + self.ttl if moment is None else moment
+
     def prune(self) -> int:
         """Drop every expired session now; returns how many went."""
         with self._lock:
