@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlparse
 
 import fakeredis
 import pytest
@@ -32,7 +33,8 @@ def fake_redis() -> fakeredis.FakeRedis:
 def real_redis() -> Iterator[redis.Redis]:
     if not REDIS_URL:
         pytest.skip("REDIS_URL is not set: no real redis-server to test against")
-    client = redis.Redis.from_url(REDIS_URL, db=_worker_db())
+    # The URL's own database would win over db=, so put the worker's into the URL.
+    client = redis.Redis.from_url(urlparse(REDIS_URL)._replace(path=f"/{_worker_db()}").geturl())
     client.flushdb()
     yield client
     client.flushdb()
