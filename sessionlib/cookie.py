@@ -22,6 +22,9 @@ Secure = bool | Literal["auto"]
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _PRIORITIES = {"low": "Low", "medium": "Medium", "high": "High"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Bounds on stored values, so a hostile or broken entry fails on load, not mid-request.
+_LONGEST_MS = 1e13  # about 317 years
+_LATEST = 253402300799.0  # 9999-12-31T23:59:59Z, the last date ISO-8601 text can hold
 
 
 def _seconds(value: float | timedelta | None, name: str) -> float | None:
@@ -134,7 +137,7 @@ class CookieOptions:
         return cookie
 
 
-@dataclass
+@dataclass(slots=True)
 class SessionCookie:
     """One session's cookie: attributes plus an expiry that ``max_age`` counts down to.
 
@@ -150,42 +153,51 @@ class SessionCookie:
     partitioned: bool = False
     priority: str | None = None
     original_max_age: float | None = None
-    _expires: datetime | None = field(default=None, repr=False)
+    # Unix time in seconds at millisecond precision (a JavaScript Date's); a float keeps
+    # the per-request countdown and touch free of datetime arithmetic.
+    _expires_at: float | None = field(default=None, repr=False)
     _fixed_expiry: bool = field(default=False, repr=False)
 
     @property
     def expires(self) -> datetime | None:
         """When the browser (and the store) should forget the session; None = browser session."""
-        return self._expires
+        if self._expires_at is None:
+            return None
+        return datetime.fromtimestamp(self._expires_at, tz=timezone.utc)
 
     @expires.setter
     def expires(self, value: datetime | None) -> None:
-        self._expires = _utc(value) if value is not None else None
+        self._expires_at = None if value is None else _whole_ms(_utc(value).timestamp())
         self._fixed_expiry = value is not None
         self.original_max_age = self.max_age
 
     @property
+    def expires_at(self) -> float | None:
+        """``expires`` as a Unix timestamp (what stores compute TTLs from)."""
+        return self._expires_at
+
+    @property
     def max_age(self) -> float | None:
         """Seconds left until ``expires`` (negative once past), or None for a browser session."""
-        if self._expires is None:
+        if self._expires_at is None:
             return None
-        return self._expires.timestamp() - time.time()
+        return self._expires_at - time.time()
 
     @max_age.setter
     def max_age(self, seconds: float | timedelta | None) -> None:
         seconds = _seconds(seconds, "max_age")
         self._fixed_expiry = False
         self.original_max_age = seconds
-        self._expires = None if seconds is None else _from_timestamp(time.time() + seconds)
+        self._expires_at = None if seconds is None else _whole_ms(time.time() + seconds)
 
     def reset_max_age(self) -> None:
         """Restart the countdown from ``original_max_age`` (express's ``resetMaxAge``)."""
         if self.original_max_age is not None and not self._fixed_expiry:
-            self._expires = _from_timestamp(time.time() + self.original_max_age)
+            self._expires_at = _whole_ms(time.time() + self.original_max_age)
 
     @property
     def expired(self) -> bool:
-        return self._expires is not None and self._expires.timestamp() <= time.time()
+        return self._expires_at is not None and self._expires_at <= time.time()
 
     def to_json(self) -> dict[str, Any]:
         """The express-session shape, key order included; unset attributes are left out."""
@@ -198,7 +210,7 @@ class SessionCookie:
             data["partitioned"] = True
         if self.priority is not None:
             data["priority"] = self.priority.lower()
-        data["expires"] = None if self._expires is None else _iso(self._expires)
+        data["expires"] = None if self._expires_at is None else _iso(self._expires_at)
         if self.secure:
             data["secure"] = True
         data["httpOnly"] = self.http_only
@@ -214,24 +226,28 @@ class SessionCookie:
         """Rebuild from stored JSON written by this library or by express-session.
 
         ``fixed_expiry`` keeps ``expires`` where it is on ``reset_max_age`` (the app set
-        an absolute ``expires`` date rather than a ``max_age``).
+        an absolute ``expires`` date rather than a ``max_age``). A value no cookie can
+        hold (an expiry or max age out of range, an unknown SameSite) is a ``ValueError``.
         """
+        domain, path = data.get("domain"), data.get("path")
         cookie = cls(
             http_only=bool(data.get("httpOnly", True)),
             secure=data.get("secure") is True,
             same_site=_same_site_name(data.get("sameSite")),
-            domain=data.get("domain") if isinstance(data.get("domain"), str) else None,
-            path=data["path"] if isinstance(data.get("path"), str) else "/",
+            domain=domain if isinstance(domain, str) else None,
+            path=path if isinstance(path, str) else "/",
             partitioned=data.get("partitioned") is True,
             priority=_priority_name(data.get("priority")),
         )
         original = data.get("originalMaxAge")
         if isinstance(original, (int, float)) and not isinstance(original, bool):
+            if not abs(original) < _LONGEST_MS:
+                raise ValueError(f"originalMaxAge out of range: {original!r}")
             cookie.original_max_age = original / 1000
         expires = data.get("expires")
         if isinstance(expires, str):
-            cookie._expires = _parse_iso(expires)
-        cookie._fixed_expiry = fixed_expiry and cookie._expires is not None
+            cookie._expires_at = _parse_iso(expires)
+        cookie._fixed_expiry = fixed_expiry and cookie._expires_at is not None
         return cookie
 
     def header(self, name: str, value: str) -> str:
@@ -241,7 +257,7 @@ class SessionCookie:
             name,
             value,
             max_age=None if max_age is None else max(0, round(max_age)),
-            expires=self._expires,
+            expires=self._expires_at,
             path=self.path,
             domain=self.domain,
             secure=self.secure,
@@ -269,19 +285,23 @@ def clearing_header(name: str, cookie: SessionCookie) -> str:
     )
 
 
-def _from_timestamp(seconds: float) -> datetime:
+def _whole_ms(seconds: float) -> float:
     # Millisecond precision, as a JavaScript Date holds; rounded down, so a TTL taken
     # from it (rounded up to whole seconds) never exceeds the max age.
-    return datetime.fromtimestamp(math.floor(seconds * 1000) / 1000, tz=timezone.utc)
+    return math.floor(seconds * 1000) / 1000
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _iso(timestamp: float) -> str:
+    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _parse_iso(text: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+def _parse_iso(text: str) -> float:
+    """An ISO-8601 expiry (``Date.toJSON()``'s format and its relatives) as a timestamp."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    timestamp = parsed.timestamp()
+    if not 0 <= timestamp < _LATEST:
+        raise ValueError(f"expires out of range: {text!r}")
+    return timestamp

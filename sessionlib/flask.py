@@ -61,7 +61,11 @@ class EngineSessionInterface(SessionInterface):
             _replace_with_error_response(app, error, response)
             return
         if session.accessed:
-            response.vary.add("Cookie")
+            vary = response.headers.get("Vary")
+            if vary is None:
+                response.headers["Vary"] = "Cookie"  # the common case, without parsing
+            else:
+                response.vary.add("Cookie")
         if header is not None:
             response.headers.add("Set-Cookie", header)
 

@@ -7,7 +7,6 @@ padding stripped, so a cookie signed here verifies in Node and the other way rou
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Sequence
 
@@ -24,7 +23,7 @@ def as_secret_list(secrets: str | Sequence[str]) -> list[str]:
 
 def sign(value: str, secret: str) -> str:
     """Return ``value`` with its HMAC-SHA256 signature under ``secret`` appended."""
-    mac = hmac.new(secret.encode(), value.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    mac = hmac.digest(secret.encode(), value.encode("utf-8", "surrogatepass"), "sha256")
     return value + "." + base64.b64encode(mac).decode("ascii").rstrip("=")
 
 
@@ -38,7 +37,7 @@ def unsign(signed: str, secrets: str | Sequence[str]) -> str | None:
     if not dot:
         return None
     received = signed.encode("utf-8", "surrogatepass")
-    for secret in as_secret_list(secrets):
+    for secret in [secrets] if isinstance(secrets, str) else secrets:
         expected = sign(value, secret).encode("utf-8", "surrogatepass")
         if hmac.compare_digest(expected, received):
             return value

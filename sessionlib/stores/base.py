@@ -7,6 +7,7 @@ session's life in one round trip (Redis ``GETEX``) does so on every returning re
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Collection
@@ -18,8 +19,26 @@ __all__ = ["Store", "SessionData", "seconds_left", "merged_session"]
 SessionData = dict[str, Any]
 
 
+class StoredSession(dict[str, Any]):
+    """A session as the engine hands it to ``Store.set``: a plain dict that also carries
+    its JSON text and expiry timestamp, so a store need not serialize or parse it again.
+    Stores may ignore both and treat it as the dict it is."""
+
+    json_text: str
+    expires_at: float | None
+
+
+def json_text(data: SessionData) -> str:
+    """The session as compact JSON: the engine's text when it has it, else ``json.dumps``."""
+    if isinstance(data, StoredSession):
+        return data.json_text
+    return json.dumps(data, separators=(",", ":"), allow_nan=False)
+
+
 def expiry_timestamp(data: SessionData) -> float | None:
     """The session's ``cookie.expires`` as a Unix timestamp, or None when it has none."""
+    if isinstance(data, StoredSession):
+        return data.expires_at
     expires = data.get("cookie", {}).get("expires")
     if not isinstance(expires, str):
         return None

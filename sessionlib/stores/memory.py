@@ -14,7 +14,7 @@ import time
 from collections.abc import Collection
 from datetime import datetime, timezone
 
-from .base import SessionData, Store, expiry_timestamp, merged_session
+from .base import SessionData, Store, expiry_timestamp, json_text, merged_session
 
 __all__ = ["MemoryStore"]
 
@@ -26,7 +26,7 @@ class MemoryStore(Store):
 
     def __init__(self, ttl: float = 86400) -> None:
         self.ttl = ttl
-        self._sessions: dict[str, tuple[str, float]] = {}  # id -> (JSON, expires at)
+        self._sessions: dict[str, tuple[str, float, float]] = {}  # id -> (JSON, expires, due)
         self._expiry_heap: list[tuple[float, str]] = []
         self._lock = threading.Lock()
 
@@ -45,11 +45,12 @@ class MemoryStore(Store):
             if entry is None:
                 return None
             self._reschedule(sid, entry[0], now + (self.ttl if ttl is None else ttl))
-        # The session as it was before this touch, so its max_age is seen counting down.
-        return _decode(entry)
+        # The JSON as last written (its expiry is the written one, as Redis's GETEX
+        # returns it), so a handler sees max_age counting down between requests.
+        return json.loads(entry[0])
 
     def set(self, sid: str, data: SessionData) -> None:
-        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+        text = json_text(data)
         expires_at = self._expires_at(data)
         with self._lock:
             if expires_at <= time.time():
@@ -112,33 +113,35 @@ class MemoryStore(Store):
         with self._lock:
             return self._prune()
 
-    def _reschedule(self, sid: str, text: str, expires_at: float) -> tuple[str, float]:
+    def _reschedule(self, sid: str, text: str, expires_at: float) -> None:
         previous = self._sessions.get(sid)
-        entry = (text, expires_at)
-        self._sessions[sid] = entry
-        # Invariant: each live session has a heap entry no later than its expiry. A later
-        # expiry needs no new entry: the early one is rescheduled when it comes due.
-        if previous is None or expires_at < previous[1]:
+        due = None if previous is None else previous[2]
+        # Invariant: each live session has one pending heap entry, due no later than its
+        # expiry. A later expiry needs no new entry: the pending one is rescheduled when it
+        # comes due, so rewrites and touches never grow the heap.
+        if due is None or expires_at < due:
             heapq.heappush(self._expiry_heap, (expires_at, sid))
-        return entry
+            due = expires_at
+        self._sessions[sid] = (text, expires_at, due)
 
     def _prune(self) -> int:
         now = time.time()
         heap, sessions, removed = self._expiry_heap, self._sessions, 0
         while heap and heap[0][0] <= now:
-            _, sid = heapq.heappop(heap)
+            due, sid = heapq.heappop(heap)
             entry = sessions.get(sid)
-            if entry is None:
-                continue
+            if entry is None or entry[2] != due:
+                continue  # destroyed, or superseded by an earlier entry
             if entry[1] <= now:
                 del sessions[sid]
                 removed += 1
             else:
                 heapq.heappush(heap, (entry[1], sid))
+                sessions[sid] = (entry[0], entry[1], entry[1])
         return removed
 
 
-def _decode(entry: tuple[str, float]) -> SessionData:
+def _decode(entry: tuple[str, float, float]) -> SessionData:
     data = json.loads(entry[0])
     cookie = data.get("cookie")
     # The JSON keeps the expiry it was written with; a touch since then moved it.

@@ -11,8 +11,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -20,7 +19,7 @@ from redis.exceptions import ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..errors import StoreUnavailable
-from .base import SessionData, Store, merged_session, seconds_left, whole_seconds
+from .base import SessionData, Store, json_text, merged_session, seconds_left, whole_seconds
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -29,15 +28,6 @@ __all__ = ["RedisStore"]
 
 log = logging.getLogger("sessionlib")
 T = TypeVar("T")
-
-
-@contextmanager
-def _reachable(client: Redis) -> Iterator[None]:
-    """Turn the client's connection and timeout errors into ``StoreUnavailable``."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError) as error:
-        raise StoreUnavailable(f"Redis is unreachable: {error}") from error
 
 
 class RedisStore(Store):
@@ -87,7 +77,7 @@ class RedisStore(Store):
         return self._decode(sid, raw)
 
     def set(self, sid: str, data: SessionData) -> None:
-        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+        text = json_text(data)
         left = seconds_left(data, self.ttl)
         assert left is not None
         if left <= 0:
@@ -172,8 +162,11 @@ class RedisStore(Store):
         return self._call(lambda: list(self.client.scan_iter(match=pattern, count=self.scan_count)))
 
     def _call(self, command: Callable[[], T]) -> T:
-        with _reachable(self.client):
+        """Run a command; the client's connection and timeout errors become ``StoreUnavailable``."""
+        try:
             return command()
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            raise StoreUnavailable(f"Redis is unreachable: {error}") from error
 
     def _read(self, sid: str, command: Callable[[], T]) -> T | None:
         """Run a read; a key holding another Redis type (WRONGTYPE) reads as no session."""
