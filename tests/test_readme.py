@@ -57,7 +57,7 @@ def test_the_logging_example_logs_each_session_step(serve, caplog) -> None:
     assert "'rejected': 'bad_signature'" in text
 
 
-@pytest.mark.parametrize("what", ["jupyter lab notebooks/", "python -m pytest"])
+@pytest.mark.parametrize("what", ["jupyter lab --allow-root notebooks/", "python -m pytest"])
 def test_the_readme_has_the_two_set_up_commands(what: str) -> None:
     assert any(what in command and "requirements.txt" in command for command in COMMANDS)
 
