@@ -56,6 +56,15 @@ def any_store(request: pytest.FixtureRequest) -> sessionlib.Store:
     return sessionlib.RedisStore(fakeredis.FakeRedis())
 
 
+@pytest.fixture(params=["memory", "fakeredis", "real-redis"])
+def every_store(request: pytest.FixtureRequest) -> sessionlib.Store:
+    """MemoryStore, RedisStore on fakeredis, RedisStore on a real server (``REDIS_URL``)."""
+    if request.param == "memory":
+        return sessionlib.MemoryStore()
+    client = request.getfixturevalue("fake_redis" if request.param == "fakeredis" else "real_redis")
+    return sessionlib.RedisStore(client)
+
+
 @pytest.fixture
 def serve() -> Iterator[Callable[[Flask], sessionlib.LiveServer]]:
     """Start a ``LiveServer`` for an app; every server started is stopped after the test."""

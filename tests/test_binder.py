@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
@@ -27,12 +27,6 @@ START = BINDER / "start"
 
 
 # -- binder/start --------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stop(pidfile: Path) -> None:
@@ -94,7 +88,7 @@ def _run_start(env: dict[str, str], *command: str) -> tuple[subprocess.Popen, di
 def test_start_runs_a_private_redis_and_execs_the_server(tmp_path: Path) -> None:
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
+    port = free_port()
     redis_dir = tmp_path / "redis"
     env = {**os.environ, "REDIS_PORT": str(port), "REDIS_DIR": str(redis_dir)}
     env.pop("REDIS_URL", None)
@@ -128,7 +122,7 @@ def test_start_runs_a_private_redis_and_execs_the_server(tmp_path: Path) -> None
 def test_start_still_starts_the_server_without_redis(tmp_path: Path) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
-    env = {"PATH": str(empty), "REDIS_PORT": str(_free_port()), "REDIS_DIR": str(tmp_path / "r")}
+    env = {"PATH": str(empty), "REDIS_PORT": str(free_port()), "REDIS_DIR": str(tmp_path / "r")}
     process = subprocess.run(
         ["/bin/bash", str(START), "/bin/sh", "-c", 'echo "pid=$$ url=[$REDIS_URL]"'],
         env=env,
@@ -188,7 +182,7 @@ def test_the_server_link_reaches_the_live_server_through_jupyter_server_proxy(
         session["n"] = session.get("n", 0) + 1
         return str(session["n"])
 
-    prefix, token, port = "/user/learner/", os.urandom(16).hex(), _free_port()
+    prefix, token, port = "/user/learner/", os.urandom(16).hex(), free_port()
     command = [sys.executable, "-m", "jupyter", "server", "--no-browser"]
     command += ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}"]
     command += [f"--ServerApp.base_url={prefix}", f"--ServerApp.token={token}"]

@@ -24,13 +24,10 @@ THREADS = 8
 REQUESTS_PER_THREAD = 500
 
 
-@pytest.fixture(params=["memory", "fakeredis", "real-redis"])
-def store(request: pytest.FixtureRequest) -> sessionlib.Store:
-    """MemoryStore, RedisStore on fakeredis, RedisStore on a real server (``REDIS_URL``)."""
-    if request.param == "memory":
-        return sessionlib.MemoryStore()
-    client = request.getfixturevalue("fake_redis" if request.param == "fakeredis" else "real_redis")
-    return sessionlib.RedisStore(client)
+@pytest.fixture
+def store(every_store: sessionlib.Store) -> sessionlib.Store:
+    """``every_store``, under the name these tests use."""
+    return every_store
 
 
 def make_app(store: Any, **options: Any) -> Flask:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 import pytest
+from support import attributes
 
 import sessionlib
 from sessionlib.cookie import clearing_header, path_matches
@@ -17,12 +18,6 @@ ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 def new_cookie(request_is_secure: bool = False, **options) -> sessionlib.SessionCookie:
     return sessionlib.CookieOptions.from_mapping(options).new_cookie(request_is_secure)
-
-
-def attributes(header: str) -> dict[str, str]:
-    """The attributes of a Set-Cookie header, by lower-case name ('' for flags)."""
-    parts = [part.strip() for part in header.split(";")[1:]]
-    return {p.partition("=")[0].lower(): p.partition("=")[2] for p in parts}
 
 
 # -- defaults and attributes ---------------------------------------------------------------

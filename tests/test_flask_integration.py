@@ -7,140 +7,45 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
-from collections import Counter
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
 import fakeredis
 import pytest
-import redis
 import requests
 from flask import Flask, flash, get_flashed_messages, got_request_exception, jsonify, redirect
-from flask import session as flask_session
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from support import (
+    SECRET,
+    CountingStore,
+    cookie_value,
+    express_cookie,
+    id_in,
+    session,
+    session_app,
+    set_cookies,
+    the_set_cookie,
+    unreachable_redis,
+    with_cookie,
+)
 
 import sessionlib
 
-SECRET = "keyboard cat"
-session: Any = flask_session  # flask's proxy; typed loosely for the sessionlib methods
-
-
-class CountingStore(sessionlib.MemoryStore):
-    """A ``MemoryStore`` that counts the calls made to it, and can be told to fail."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.calls: Counter[str] = Counter()
-        self.down = False
-
-    def _call(self, operation: str) -> None:
-        self.calls[operation] += 1
-        if self.down:
-            raise sessionlib.StoreUnavailable("the store is down (simulated)")
-
-    def get(self, sid):
-        self._call("get")
-        return super().get(sid)
-
-    def get_and_touch(self, sid, ttl):
-        self._call("get_and_touch")
-        return super().get_and_touch(sid, ttl)
-
-    def set(self, sid, data):
-        self._call("set")
-        return super().set(sid, data)
-
-    def touch(self, sid, data):
-        self._call("touch")
-        return super().touch(sid, data)
-
-    def destroy(self, sid):
-        self._call("destroy")
-        return super().destroy(sid)
-
-    @property
-    def reads(self) -> int:
-        return self.calls["get"] + self.calls["get_and_touch"]
-
-    @property
-    def writes(self) -> int:
-        return self.calls["set"]
-
 
 def make_app(store: sessionlib.Store | None = None, **options: Any) -> Flask:
-    options.setdefault("secret", SECRET)
-    app = Flask(__name__)
-    sessionlib.SessionManager(app, store=store, **options)
+    """``session_app`` that answers an unreachable store with a 503, and says whether
+    Flask's ``session`` is sessionlib's."""
+    app = session_app(store, **options)
 
     @app.errorhandler(sessionlib.StoreUnavailable)
     def store_down(error):
         return "sessions are unavailable, try again shortly", 503
 
-    @app.get("/")
-    def index():
-        return "this route never uses the session"
-
-    @app.get("/read")
-    def read():
-        return jsonify(dict(session))
-
-    @app.get("/id")
-    def session_id():
-        return session.id
-
-    @app.get("/count")
-    def count():
-        session["n"] = session.get("n", 0) + 1
-        return str(session["n"])
-
     @app.get("/is-sessionlib")
     def is_sessionlib():
-        return str(isinstance(flask_session._get_current_object(), sessionlib.Session))
+        return str(isinstance(session._get_current_object(), sessionlib.Session))
 
     return app
-
-
-def set_cookies(response: requests.Response) -> list[str]:
-    return response.raw.headers.getlist("Set-Cookie")
-
-
-def the_set_cookie(response: requests.Response) -> str:
-    headers = set_cookies(response)
-    assert len(headers) == 1, headers
-    return headers[0]
-
-
-def cookie_value(header: str) -> str:
-    return header.split(";", 1)[0].partition("=")[2]
-
-
-def id_in(value: str, secret: str = SECRET) -> str | None:
-    text = unquote(value)
-    return sessionlib.unsign(text[2:], secret) if text.startswith("s:") else None
-
-
-def express_cookie(sid: str, secret: str = SECRET) -> str:
-    """The cookie value express-session would send for ``sid``."""
-    return quote("s:" + sessionlib.sign(sid, secret), safe="-_.!~*'()")
-
-
-def with_cookie(value: str) -> dict[str, str]:
-    return {"Cookie": f"connect.sid={value}"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def unreachable_redis() -> redis.Redis:
-    return redis.Redis(
-        host="127.0.0.1", port=free_port(), socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
-    )
 
 
 # -- LiveServer ----------------------------------------------------------------------------

@@ -16,12 +16,12 @@ import string
 from collections import Counter
 from collections.abc import Collection
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from flask import Flask, session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import SECRET, express_cookie
 from werkzeug.test import EnvironBuilder
 
 import sessionlib
@@ -31,14 +31,15 @@ from sessionlib.stores.base import SessionData
 
 pytestmark = pytest.mark.lesson6
 
-SECRET = "keyboard cat"
 NAME = "sid"
 VALID_ID = "abcdefghijklmnopqrstuvwxyz012345"  # 32 URL-safe characters, like a real id
 
 
 # -- a store that counts what is asked of it ------------------------------------------
 class CountingStore(sessionlib.Store):
-    """A ``MemoryStore`` that counts every call by method name."""
+    """A ``Store`` over a ``MemoryStore`` that counts every call by method name; unlike
+    ``support.CountingStore`` it sees ``merge``, ``all`` and ``clear`` too, and counts
+    every call that changes the store as a write."""
 
     touches_on_get = True
     READS = ("get", "get_and_touch", "all", "length")
@@ -172,11 +173,6 @@ def latin1(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def cookie_value(sid: str, secret: str = SECRET) -> str:
-    """``s:`` + signed id, percent-encoded as the engine (and express-session) sends it."""
-    return quote("s:" + sessionlib.sign(sid, secret), safe="-_.!~*'()")
-
-
 # -- 1. random bytes and text ---------------------------------------------------------
 @settings(PROPERTY_SETTINGS, max_examples=3500)
 @given(st.binary(max_size=400))
@@ -223,7 +219,7 @@ def random_text(rng: random.Random, alphabet: str, low: int, high: int) -> str:
 def damaged_value(kind: str, rng: random.Random) -> str:
     """A cookie value that must not verify: each kind breaks a correct cookie one way."""
     sid = VALID_ID if rng.random() < 0.2 else random_text(rng, ID_CHARS, 1, 40)
-    good = cookie_value(sid)
+    good = express_cookie(sid)
     if kind == "truncated":
         return good[: rng.randrange(len(good))]
     if kind == "padded":
@@ -236,7 +232,7 @@ def damaged_value(kind: str, rng: random.Random) -> str:
         replacement = rng.choice([c for c in ID_CHARS + "+/." if c != good[position]])
         return good[:position] + replacement + good[position + 1 :]
     if kind == "wrong_secret":
-        return cookie_value(sid, SECRET + random_text(rng, string.printable, 1, 5))
+        return express_cookie(sid, SECRET + random_text(rng, string.printable, 1, 5))
     if kind == "other_ids_signature":
         signature = sessionlib.sign(sid + rng.choice(ID_CHARS), SECRET).rpartition(".")[2]
         return good.rpartition(".")[0] + "." + signature
@@ -331,14 +327,14 @@ def invalid_ids(draw: st.DrawFn) -> str:
 @settings(PROPERTY_SETTINGS, max_examples=1500)
 @given(invalid_ids())
 def test_signed_ids_outside_the_id_charset_or_length_never_reach_a_store_key(sid: str) -> None:
-    header = f"{NAME}={cookie_value(sid)}"
+    header = f"{NAME}={express_cookie(sid)}"
     assert_untouched_new_session(latin1(header.encode("utf-8", "surrogatepass")))
 
 
 @settings(PROPERTY_SETTINGS, max_examples=1000)
 @given(st.text(alphabet=ID_CHARS, min_size=1, max_size=128))
 def test_signed_but_unknown_ids_are_looked_up_once_and_never_adopted(sid: str) -> None:
-    status, headers, body = fetch(f"{NAME}={cookie_value(sid)}")
+    status, headers, body = fetch(f"{NAME}={express_cookie(sid)}")
     assert status == 200
     assert STORE.keys == [sid]  # one lookup of exactly this id
     assert STORE.writes == 0
@@ -382,7 +378,7 @@ def test_a_valid_cookie_after_bad_ones_of_the_same_name_is_used() -> None:
     assert client.post("/count").get_data(as_text=True) == "1"
     good = client.get_cookie(NAME)
     assert good is not None
-    forged = cookie_value(VALID_ID, "another secret")
+    forged = express_cookie(VALID_ID, "another secret")
     header = f"{NAME}=junk; {NAME}={forged}; {NAME}={good.value}"
     store.reset()
     status, _, body = wsgi_get(app, header)
@@ -423,7 +419,7 @@ def test_corrupt_redis_entry_gives_a_fresh_session_and_a_log_line(
     store = sessionlib.RedisStore(redis_client)
     app = make_app(store, cookie={"max_age": 600})
     redis_client.set(store.key(VALID_ID), raw)
-    header = f"{NAME}={cookie_value(VALID_ID)}"
+    header = f"{NAME}={express_cookie(VALID_ID)}"
 
     with caplog.at_level(logging.WARNING, logger="sessionlib"):
         status, headers, body = wsgi_get(app, header)
@@ -437,9 +433,9 @@ def test_corrupt_redis_entry_gives_a_fresh_session_and_a_log_line(
 
     # Writing through the same cookie starts from nothing, under a new id.
     environ_app = app.test_client()
-    environ_app.set_cookie(NAME, cookie_value(VALID_ID))
+    environ_app.set_cookie(NAME, express_cookie(VALID_ID))
     assert environ_app.post("/count").get_data(as_text=True) == "1"
-    assert environ_app.get_cookie(NAME).value != cookie_value(VALID_ID)
+    assert environ_app.get_cookie(NAME).value != express_cookie(VALID_ID)
     assert redis_client.get(store.key(VALID_ID)) == raw  # left as it was, never served
 
 
@@ -451,7 +447,7 @@ def test_a_hash_under_a_session_key_reads_as_no_session(
     app = make_app(store, cookie={"max_age": 600})
     redis_client.hset(store.key(VALID_ID), "n", "41")
     with caplog.at_level(logging.WARNING, logger="sessionlib"):
-        status, _, body = wsgi_get(app, f"{NAME}={cookie_value(VALID_ID)}")
+        status, _, body = wsgi_get(app, f"{NAME}={express_cookie(VALID_ID)}")
     assert status == 200 and body.endswith("|None")
     assert any("not a string value" in r.getMessage() for r in caplog.records)
 
@@ -483,7 +479,7 @@ def test_a_store_returning_a_non_session_gives_a_fresh_session(
 ) -> None:
     app = make_app(FixedStore(value))
     with caplog.at_level(logging.WARNING, logger="sessionlib"):
-        status, _, body = wsgi_get(app, f"{NAME}={cookie_value(VALID_ID)}")
+        status, _, body = wsgi_get(app, f"{NAME}={express_cookie(VALID_ID)}")
     assert status == 200
     assert not body.startswith(VALID_ID) and body.endswith("|None")
     assert any(r.name == "sessionlib" for r in caplog.records)

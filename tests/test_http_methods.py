@@ -4,79 +4,31 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote
 
 import fakeredis
 import pytest
 import requests
-from flask import Flask, jsonify, session
+from flask import Flask, jsonify
+from support import (
+    CountingStore,
+    attributes,
+    cookie_value,
+    id_in,
+    session,
+    session_app,
+    set_cookies,
+    the_set_cookie,
+)
 
 import sessionlib
 
-SECRET = "keyboard cat"
-
-
-class CountingStore(sessionlib.MemoryStore):
-    """A ``MemoryStore`` that counts the calls made to it, by operation."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.calls: Counter[str] = Counter()
-
-    def get(self, sid):
-        self.calls["get"] += 1
-        return super().get(sid)
-
-    def get_and_touch(self, sid, ttl):
-        self.calls["get_and_touch"] += 1
-        return super().get_and_touch(sid, ttl)
-
-    def set(self, sid, data):
-        self.calls["set"] += 1
-        return super().set(sid, data)
-
-    def touch(self, sid, data):
-        self.calls["touch"] += 1
-        return super().touch(sid, data)
-
-    def destroy(self, sid):
-        self.calls["destroy"] += 1
-        return super().destroy(sid)
-
-    @property
-    def reads(self) -> int:
-        return self.calls["get"] + self.calls["get_and_touch"]
-
-    @property
-    def writes(self) -> int:
-        return self.calls["set"]
-
 
 def make_app(store: sessionlib.Store, **options: Any) -> Flask:
-    options.setdefault("secret", SECRET)
-    app = Flask(__name__)
-    sessionlib.SessionManager(app, store=store, **options)
-
-    @app.get("/")
-    def index():
-        return "this route never uses the session"
-
-    @app.get("/read")
-    def read():
-        return jsonify(dict(session))
-
-    @app.get("/id")
-    def session_id():
-        return session.id
-
-    @app.get("/count")
-    def count():
-        session["n"] = session.get("n", 0) + 1
-        return str(session["n"])
+    """``session_app`` plus a route for each way a request can use the session's methods."""
+    app = session_app(store, **options)
 
     @app.get("/cart/add/<item>")
     def add_to_cart(item):
@@ -180,29 +132,6 @@ def make_app(store: sessionlib.Store, **options: Any) -> Flask:
         return "this session now lives five seconds"
 
     return app
-
-
-def set_cookies(response: requests.Response) -> list[str]:
-    return response.raw.headers.getlist("Set-Cookie")
-
-
-def the_set_cookie(response: requests.Response) -> str:
-    headers = set_cookies(response)
-    assert len(headers) == 1, headers
-    return headers[0]
-
-
-def attributes(header: str) -> dict[str, str]:
-    parts = [part.strip() for part in header.split(";")[1:]]
-    return {p.partition("=")[0].lower(): p.partition("=")[2] for p in parts}
-
-
-def cookie_value(header: str) -> str:
-    return header.split(";", 1)[0].partition("=")[2]
-
-
-def id_in(value: str) -> str | None:
-    return sessionlib.unsign(unquote(value).removeprefix("s:"), SECRET)
 
 
 def parsedate(text: str) -> float:

@@ -7,59 +7,30 @@ HTTPS is simulated with werkzeug's ``ProxyFix`` and ``X-Forwarded-Proto: https``
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 import requests
-from flask import Flask, jsonify, session
+from flask import Flask, session
+from support import (
+    SECRET,
+    CountingStore,
+    attributes,
+    cookie_value,
+    id_in,
+    session_app,
+    set_cookies,
+    the_set_cookie,
+)
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import sessionlib
 
-SECRET = "keyboard cat"
 HTTPS = {"X-Forwarded-Proto": "https"}
 # express-session test/session.js, "genid option should allow custom function"
 APPLE_COOKIE_VALUE = "s%3Aapple.D8Y%2BpkTAmeR0PobOhY4G97PRW%2Bj7bUnP%2F5m6%2FOn1MCU"
-
-
-class CountingStore(sessionlib.MemoryStore):
-    """A ``MemoryStore`` that counts the calls made to it, by operation."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.calls: Counter[str] = Counter()
-
-    def get(self, sid):
-        self.calls["get"] += 1
-        return super().get(sid)
-
-    def get_and_touch(self, sid, ttl):
-        self.calls["get_and_touch"] += 1
-        return super().get_and_touch(sid, ttl)
-
-    def set(self, sid, data):
-        self.calls["set"] += 1
-        return super().set(sid, data)
-
-    def touch(self, sid, data):
-        self.calls["touch"] += 1
-        return super().touch(sid, data)
-
-    def destroy(self, sid):
-        self.calls["destroy"] += 1
-        return super().destroy(sid)
-
-    @property
-    def reads(self) -> int:
-        return self.calls["get"] + self.calls["get_and_touch"]
-
-    @property
-    def writes(self) -> int:
-        return self.calls["set"]
 
 
 class DictStore(sessionlib.Store):
@@ -79,24 +50,9 @@ class DictStore(sessionlib.Store):
 
 
 def make_app(**options: Any) -> Flask:
-    """An app with sessionlib and a few routes that use the session in different ways."""
-    options.setdefault("secret", SECRET)
-    app = Flask(__name__)
-    sessionlib.SessionManager(app, **options)
+    """``session_app`` behind ``ProxyFix`` (so ``X-Forwarded-Proto`` counts), with ``/clear``."""
+    app = session_app(**options)
     app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1)
-
-    @app.get("/")
-    def index():
-        return "this route never uses the session"
-
-    @app.get("/read")
-    def read():
-        return jsonify(dict(session))
-
-    @app.get("/count")
-    def count():
-        session["n"] = session.get("n", 0) + 1
-        return str(session["n"])
 
     @app.get("/clear")
     def clear():
@@ -104,33 +60,6 @@ def make_app(**options: Any) -> Flask:
         return "cleared"
 
     return app
-
-
-def set_cookies(response: requests.Response) -> list[str]:
-    """Every Set-Cookie header of the response, unmerged."""
-    return response.raw.headers.getlist("Set-Cookie")
-
-
-def the_set_cookie(response: requests.Response) -> str:
-    headers = set_cookies(response)
-    assert len(headers) == 1, headers
-    return headers[0]
-
-
-def attributes(header: str) -> dict[str, str]:
-    parts = [part.strip() for part in header.split(";")[1:]]
-    return {p.partition("=")[0].lower(): p.partition("=")[2] for p in parts}
-
-
-def cookie_value(header: str) -> str:
-    return header.split(";", 1)[0].partition("=")[2]
-
-
-def signed_id(value: str, secrets: str | list[str] = SECRET) -> str | None:
-    """The session id inside a cookie value, if one of ``secrets`` signed it."""
-    text = unquote(value)
-    assert text.startswith("s:")
-    return sessionlib.unsign(text[2:], secrets)
 
 
 def only_session(store: sessionlib.Store) -> tuple[str, dict]:
@@ -148,7 +77,7 @@ def test_cookie_value_is_s_colon_plus_the_id_signed_with_the_secret(serve):
     server = serve(make_app(store=store))
     response = requests.get(server.url + "/count")
     sid, _ = only_session(store)
-    assert signed_id(cookie_value(the_set_cookie(response))) == sid
+    assert id_in(cookie_value(the_set_cookie(response))) == sid
 
 
 @pytest.mark.lesson3
@@ -187,8 +116,8 @@ def test_secret_rotation_first_secret_signs_and_all_verify(serve):
     response = jar.get(rotating.url + "/count")
     assert response.text == "2"  # the old cookie verified
     value = cookie_value(the_set_cookie(response))
-    assert signed_id(value, "new secret") is not None  # re-signed with the first secret
-    assert signed_id(value, "old secret") is None
+    assert id_in(value, "new secret") is not None  # re-signed with the first secret
+    assert id_in(value, "old secret") is None
 
     assert jar.get(retired.url + "/count").text == "3"
     assert stale_jar.get(retired.url + "/count").text == "1"  # old signature: new session
@@ -278,7 +207,7 @@ def test_save_uninitialized_stores_and_cookies_a_new_unmodified_session(serve):
     store = CountingStore()
     response = requests.get(serve(make_app(store=store, save_uninitialized=True)).url + "/read")
     sid, data = only_session(store)
-    assert signed_id(cookie_value(the_set_cookie(response))) == sid
+    assert id_in(cookie_value(the_set_cookie(response))) == sid
     assert list(data) == ["cookie"]
     assert store.writes == 1
 
@@ -351,7 +280,7 @@ def test_unset_keep_stores_an_emptied_session(serve):
     assert list(data) == ["cookie"]
     assert store.writes == 2
     assert set_cookies(response) == []
-    assert signed_id(jar.cookies["connect.sid"]) == sid
+    assert id_in(jar.cookies["connect.sid"]) == sid
 
 
 @pytest.mark.lesson4

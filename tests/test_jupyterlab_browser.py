@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support import free_port
 
 import coursekit
 
@@ -53,12 +53,6 @@ class Lab:
     url: str
     token: str
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _course_copy(folder: Path) -> Path:
@@ -108,7 +102,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     root = tmp_path / "course"
     root.mkdir()
     _course_copy(root)
-    port, token = _free_port(), os.urandom(16).hex()
+    port, token = free_port(), os.urandom(16).hex()
     env = {
         **os.environ,
         "JUPYTERLAB_SETTINGS_DIR": str(_settings(tmp_path)),

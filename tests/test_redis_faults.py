@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ import requests
 from flask import Flask, session
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from support import free_port
 
 import sessionlib
 
@@ -42,12 +42,6 @@ pytestmark = [
 
 SOCKET_TIMEOUT = 0.5
 SLACK = 0.5  # scheduling slack on a busy CI machine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RedisProcess:

@@ -8,11 +8,11 @@ import pickle
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import requests
 from flask import Flask, session
+from support import express_cookie, id_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import sessionlib
@@ -27,14 +27,9 @@ SECRET = "security tests"
 ALICE = {"username": "alice", "password": "wonderland"}
 
 
-def cookie_for(sid: str) -> str:
-    return quote("s:" + sessionlib.sign(sid, SECRET), safe="-_.!~*'()")
-
-
 def sid_of(http: requests.Session) -> str:
     """The session id inside the jar's signed cookie."""
-    value = requests.utils.unquote(http.cookies["sid"])
-    sid = sessionlib.unsign(value.removeprefix("s:"), SECRET)
+    sid = id_in(http.cookies["sid"], SECRET)
     assert sid is not None
     return sid
 
@@ -170,7 +165,7 @@ def test_a_pickle_in_redis_is_treated_as_corrupt_and_never_unpickled(
 
     app = create_app(store, secret=SECRET)
     client = app.test_client()
-    client.set_cookie("sid", cookie_for(sid))
+    client.set_cookie("sid", express_cookie(sid, SECRET))
     with caplog.at_level(logging.WARNING, logger="sessionlib"):
         response = client.get("/")
     assert response.status_code == 200

@@ -5,28 +5,31 @@ or a whole session id."""
 from __future__ import annotations
 
 import json
-import socket
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import blinker
 import fakeredis
 import pytest
-import redis
 import requests
 from flask import Flask, jsonify
-from flask import session as flask_session
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from support import (
+    SECRET,
+    CountingStore,
+    cookie_value,
+    express_cookie,
+    id_in,
+    session,
+    set_cookies,
+    unreachable_redis,
+    with_cookie,
+)
 
 import sessionlib
 from sessionlib import signals
 
-SECRET = "keyboard cat"
 SECRET_VALUE = "s3cr3t-value"
-session: Any = flask_session
 SIGNALS = {
     name: getattr(signals, name)
     for name in signals.__all__
@@ -36,38 +39,16 @@ SIGNALS = {
 pytestmark = pytest.mark.lesson8
 
 
-class RecordingStore(sessionlib.MemoryStore):
-    """A ``MemoryStore`` that remembers every session id it was handed."""
+class RecordingStore(CountingStore):
+    """A ``CountingStore`` that also remembers every session id it was handed."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ids: set[str] = set()
-        self.calls: Counter[str] = Counter()
 
-    def get(self, sid):
+    def _called(self, operation: str, sid: str) -> None:
+        super()._called(operation, sid)
         self.ids.add(sid)
-        self.calls["get"] += 1
-        return super().get(sid)
-
-    def get_and_touch(self, sid, ttl):
-        self.ids.add(sid)
-        self.calls["get_and_touch"] += 1
-        return super().get_and_touch(sid, ttl)
-
-    def set(self, sid, data):
-        self.ids.add(sid)
-        self.calls["set"] += 1
-        return super().set(sid, data)
-
-    def touch(self, sid, data):
-        self.ids.add(sid)
-        self.calls["touch"] += 1
-        return super().touch(sid, data)
-
-    def destroy(self, sid):
-        self.ids.add(sid)
-        self.calls["destroy"] += 1
-        return super().destroy(sid)
 
 
 class Events(list):
@@ -155,31 +136,27 @@ def listen():
         signal.disconnect(receiver)
 
 
-def set_cookies(response: requests.Response) -> list[str]:
-    return response.raw.headers.getlist("Set-Cookie")
-
-
-def express_cookie(sid: str, secret: str = SECRET) -> str:
-    return quote("s:" + sessionlib.sign(sid, secret), safe="-_.!~*'()")
-
-
-def with_cookie(value: str) -> dict[str, str]:
-    return {"Cookie": f"connect.sid={value}"}
-
-
-def id_in(value: str) -> str | None:
-    return sessionlib.unsign(unquote(value)[2:], SECRET)
-
-
-def unreachable_redis() -> redis.Redis:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=0.2, retry=Retry(NoBackoff(), 0))
-
-
 def short(sid: str) -> str:
     return signals.short_id(sid)
+
+
+@pytest.fixture
+def revisit(serve, listen):
+    """``revisit(path, **options)``: on a new ``make_app(RecordingStore(), **options)``, a
+    visitor's ``/count`` stores a session, then the visitor requests ``path``. Returns the
+    events of the ``path`` request alone, the session's id before it, and the cookie jar."""
+
+    def visit(path: str, **options: Any) -> tuple[Events, str | None, requests.Session]:
+        app, engine = make_app(RecordingStore(), **options)
+        server = serve(app)
+        jar = requests.Session()
+        jar.get(server.url + "/count")
+        sid = id_in(jar.cookies["connect.sid"])
+        events = listen(engine)
+        jar.get(server.url + path)
+        return events, sid, jar
+
+    return visit
 
 
 def test_every_documented_signal_is_a_blinker_signal():
@@ -209,7 +186,7 @@ def test_first_session_is_announced_created_saved_and_cookied(serve, listen):
     app, engine = make_app(store, cookie={"max_age": 60})
     events = listen(engine)
     response = requests.get(serve(app).url + "/count")
-    sid = id_in(set_cookies(response)[0].split(";")[0].partition("=")[2])
+    sid = id_in(cookie_value(set_cookies(response)[0]))
 
     assert events.names() == [
         "session_loaded",
@@ -235,14 +212,8 @@ def test_first_session_is_announced_created_saved_and_cookied(serve, listen):
     assert "Max-Age=60" in cookie["header"]
 
 
-def test_session_loaded_from_its_cookie_is_announced_with_the_store_read(serve, listen):
-    app, engine = make_app(RecordingStore(), cookie={"max_age": 60})
-    server = serve(app)
-    jar = requests.Session()
-    jar.get(server.url + "/count")
-    sid = id_in(jar.cookies["connect.sid"])
-    events = listen(engine)
-    jar.get(server.url + "/read")
+def test_session_loaded_from_its_cookie_is_announced_with_the_store_read(revisit):
+    events, sid, _ = revisit("/read", cookie={"max_age": 60})
 
     assert events.names() == ["store_called", "session_loaded"]
     read = events.one("store_called")
@@ -270,7 +241,7 @@ def test_rejected_cookie_is_announced_with_why(serve, listen, reason):
     app, engine = make_app(store)
     server = serve(app)
     first = set_cookies(requests.get(server.url + "/count"))[0]
-    sid = id_in(first.split(";")[0].partition("=")[2])
+    sid = id_in(cookie_value(first))
     events = listen(engine)
     requests.get(server.url + "/read", headers=with_cookie(REJECTED[reason](sid)))
 
@@ -338,15 +309,9 @@ def test_save_is_announced_with_its_reason(serve, listen, options, first_path, p
     assert [c["operation"] for c in events.of("store_called")].count("set") == 1
 
 
-def test_unmodified_session_is_announced_touched_not_saved(serve, listen):
+def test_unmodified_session_is_announced_touched_not_saved(revisit):
     moment = datetime.now(timezone.utc) + timedelta(hours=1)  # fixed expiry: touch, not GETEX
-    app, engine = make_app(RecordingStore(), cookie={"expires": moment})
-    server = serve(app)
-    jar = requests.Session()
-    jar.get(server.url + "/count")
-    sid = id_in(jar.cookies["connect.sid"])
-    events = listen(engine)
-    jar.get(server.url + "/read")
+    events, sid, _ = revisit("/read", cookie={"expires": moment})
 
     assert events.of("session_saved") == []
     touched = events.one("session_touched")
@@ -361,14 +326,8 @@ def test_unmodified_session_is_announced_touched_not_saved(serve, listen):
 
 
 @pytest.mark.lesson6
-def test_regenerate_is_announced_with_old_and_new_ids(serve, listen):
-    app, engine = make_app(RecordingStore())
-    server = serve(app)
-    jar = requests.Session()
-    jar.get(server.url + "/count")
-    old = id_in(jar.cookies["connect.sid"])
-    events = listen(engine)
-    jar.get(server.url + "/login")
+def test_regenerate_is_announced_with_old_and_new_ids(revisit):
+    events, old, jar = revisit("/login")
     new = id_in(jar.cookies["connect.sid"])
 
     assert events.one("session_regenerated") == {"old_sid": short(old), "sid": short(new)}
@@ -380,14 +339,8 @@ def test_regenerate_is_announced_with_old_and_new_ids(serve, listen):
 
 
 @pytest.mark.lesson6
-def test_destroy_is_announced_and_the_cookie_cleared(serve, listen):
-    app, engine = make_app(RecordingStore())
-    server = serve(app)
-    jar = requests.Session()
-    jar.get(server.url + "/count")
-    sid = id_in(jar.cookies["connect.sid"])
-    events = listen(engine)
-    jar.get(server.url + "/logout")
+def test_destroy_is_announced_and_the_cookie_cleared(revisit):
+    events, sid, _ = revisit("/logout")
 
     assert events.one("session_destroyed") == {"sid": short(sid), "reason": "destroy"}
     destroys = [c for c in events.of("store_called") if c["operation"] == "destroy"]
@@ -399,13 +352,8 @@ def test_destroy_is_announced_and_the_cookie_cleared(serve, listen):
 
 
 @pytest.mark.lesson4
-def test_unset_destroy_is_announced_with_reason_unset(serve, listen):
-    app, engine = make_app(RecordingStore(), unset="destroy")
-    server = serve(app)
-    jar = requests.Session()
-    jar.get(server.url + "/count")
-    events = listen(engine)
-    jar.get(server.url + "/clear")
+def test_unset_destroy_is_announced_with_reason_unset(revisit):
+    events, _, _ = revisit("/clear", unset="destroy")
     assert events.one("session_destroyed")["reason"] == "unset"
     assert len(events.of("cookie_cleared")) == 1
 
@@ -475,7 +423,7 @@ def test_no_signal_carries_session_contents_or_a_whole_session_id(serve, listen)
         jar = requests.Session()
         for path in paths:
             response = jar.get(url + path)
-            cookie_values.extend(h.split(";")[0].partition("=")[2] for h in set_cookies(response))
+            cookie_values.extend(cookie_value(h) for h in set_cookies(response))
 
     url = serve(rolling_app).url
     visit(url, ("/secret", "/read", "/count", "/save", "/login", "/read", "/logout", "/secret"))

@@ -5,7 +5,6 @@ layout, expiry, pruning and an unreachable Redis."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -13,8 +12,7 @@ from typing import Any
 import fakeredis
 import pytest
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from support import unreachable_redis
 
 import sessionlib
 
@@ -44,25 +42,10 @@ def assert_ttl(client: redis.Redis, key: str, seconds: int) -> None:
     assert seconds - 1 <= client.ttl(key) <= seconds + 1
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def unreachable_redis() -> redis.Redis:
-    """A client for a port nobody listens on; one attempt, no retry back-off."""
-    return redis.Redis(
-        host="127.0.0.1", port=closed_port(), socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
-    )
-
-
-@pytest.fixture(params=["memory", "fakeredis", "real-redis"])
-def store(request: pytest.FixtureRequest) -> sessionlib.Store:
-    if request.param == "memory":
-        return sessionlib.MemoryStore()
-    client = request.getfixturevalue("fake_redis" if request.param == "fakeredis" else "real_redis")
-    return sessionlib.RedisStore(client)
+@pytest.fixture
+def store(every_store: sessionlib.Store) -> sessionlib.Store:
+    """``every_store``, under the name these tests use."""
+    return every_store
 
 
 # -- the Store interface, on every store ---------------------------------------------------

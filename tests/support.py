@@ -1,0 +1,163 @@
+"""Helpers the test modules share: a call-counting store, a small session app, Set-Cookie
+and cookie-value helpers, and an unreachable Redis.
+
+A plain module, not a plugin: pytest puts ``tests/`` on ``sys.path``, so test modules
+``from support import ...``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import Counter
+from typing import Any
+from urllib.parse import quote, unquote
+
+import redis
+import requests
+from flask import Flask, jsonify
+from flask import session as flask_session
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+import sessionlib
+
+SECRET = "keyboard cat"  # express-session's own tests use it too
+session: Any = flask_session  # flask's proxy; typed loosely for the sessionlib methods
+
+
+# -- a store that counts -------------------------------------------------------------------
+
+
+class CountingStore(sessionlib.MemoryStore):
+    """A ``MemoryStore`` that counts the calls made to it, by operation."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.calls: Counter[str] = Counter()
+
+    def _called(self, operation: str, sid: str) -> None:
+        """Every call passes here first; a subclass can record more."""
+        self.calls[operation] += 1
+
+    def get(self, sid):
+        self._called("get", sid)
+        return super().get(sid)
+
+    def get_and_touch(self, sid, ttl):
+        self._called("get_and_touch", sid)
+        return super().get_and_touch(sid, ttl)
+
+    def set(self, sid, data):
+        self._called("set", sid)
+        return super().set(sid, data)
+
+    def touch(self, sid, data):
+        self._called("touch", sid)
+        return super().touch(sid, data)
+
+    def destroy(self, sid):
+        self._called("destroy", sid)
+        return super().destroy(sid)
+
+    @property
+    def reads(self) -> int:
+        return self.calls["get"] + self.calls["get_and_touch"]
+
+    @property
+    def writes(self) -> int:
+        return self.calls["set"]
+
+
+# -- an app --------------------------------------------------------------------------------
+
+
+def session_app(store: sessionlib.Store | None = None, **options: Any) -> Flask:
+    """A Flask app on sessionlib (secret ``SECRET`` unless given) with the routes most
+    tests start from: ``/`` never uses the session, ``/read`` returns it as JSON, ``/id``
+    returns its id and ``/count`` increments ``n``. Tests add their own routes."""
+    options.setdefault("secret", SECRET)
+    app = Flask(__name__)
+    sessionlib.SessionManager(app, store=store, **options)
+
+    @app.get("/")
+    def index():
+        return "this route never uses the session"
+
+    @app.get("/read")
+    def read():
+        return jsonify(dict(session))
+
+    @app.get("/id")
+    def session_id():
+        return session.id
+
+    @app.get("/count")
+    def count():
+        session["n"] = session.get("n", 0) + 1
+        return str(session["n"])
+
+    return app
+
+
+# -- Set-Cookie headers --------------------------------------------------------------------
+
+
+def set_cookies(response: requests.Response) -> list[str]:
+    """Every Set-Cookie header of the response, unmerged."""
+    return response.raw.headers.getlist("Set-Cookie")
+
+
+def the_set_cookie(response: requests.Response) -> str:
+    """The response's one Set-Cookie header (fails if there are none or several)."""
+    headers = set_cookies(response)
+    assert len(headers) == 1, headers
+    return headers[0]
+
+
+def attributes(header: str) -> dict[str, str]:
+    """The attributes of a Set-Cookie header, by lower-case name ('' for flags)."""
+    parts = [part.strip() for part in header.split(";")[1:]]
+    return {p.partition("=")[0].lower(): p.partition("=")[2] for p in parts}
+
+
+def cookie_value(header: str) -> str:
+    """The value a Set-Cookie header sets, as sent (percent-encoded)."""
+    return header.split(";", 1)[0].partition("=")[2]
+
+
+# -- signed cookie values ------------------------------------------------------------------
+
+
+def id_in(value: str, secret: str | list[str] = SECRET) -> str | None:
+    """The session id inside a cookie value (``s:`` + signed id, maybe percent-encoded),
+    or None when none of ``secret`` signed it."""
+    text = unquote(value)
+    assert text.startswith("s:"), value
+    return sessionlib.unsign(text[2:], secret)
+
+
+def express_cookie(sid: str, secret: str = SECRET) -> str:
+    """The cookie value express-session (and sessionlib) sends for ``sid``."""
+    return quote("s:" + sessionlib.sign(sid, secret), safe="-_.!~*'()")
+
+
+def with_cookie(value: str) -> dict[str, str]:
+    """Request headers that send ``value`` as the ``connect.sid`` cookie, past any jar."""
+    return {"Cookie": f"connect.sid={value}"}
+
+
+# -- ports and an unreachable Redis --------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (at the moment of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def unreachable_redis() -> redis.Redis:
+    """A client for a port nobody listens on; one attempt, no retry back-off."""
+    return redis.Redis(
+        host="127.0.0.1", port=free_port(), socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
