@@ -32,6 +32,8 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _COOKIE_PREFIX = "s:"
 # encodeURIComponent leaves these unescaped; quote() must too, for byte-identical cookies.
 _URI_COMPONENT_SAFE = "-_.!~*'()"
+# Values nobody can change in place: a session holding only these changes by assignment.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _SIGNED_ID = re.compile(r"s:[A-Za-z0-9_-]{1,128}\.[A-Za-z0-9+/]{43}")
 _ENCODED_SIGNED_ID = re.compile(r"s%3A[A-Za-z0-9_-]{1,128}\.(?:[A-Za-z0-9]|%2B|%2F){43,129}")
 #: The default ``max_size``: 1 MiB of JSON. Every request that uses the session reads it
@@ -170,6 +172,10 @@ class Exchange:
         self.forced = False  # ``session.modified = True``: write even if nothing changed
         self.loaded_empty = True  # the session had no data when loaded (for unset="destroy")
         self.loaded_values: dict[str, str] | None = None  # key -> JSON as loaded (for merge)
+        self.canonical = False  # the last cookie read is in our own encoding
+        # (writes, lifetime, digest, JSON) of a session loaded without lists or objects:
+        # until something is assigned or deleted, it cannot have changed.
+        self.unchanged: tuple[int, float | None, bytes, str] | None = None
 
     # -- reading the cookie (no store access) -------------------------------------------
     def read_cookie(self, values: Iterable[str]) -> None:
@@ -180,14 +186,15 @@ class Exchange:
                 self.cookie_id, self.rejected = sid, None
                 # A cookie signed with the current secret and encoded as we encode is
                 # what we would send: re-sending it costs no HMAC.
-                if reason == "current" and _ENCODED_SIGNED_ID.fullmatch(raw):
+                if reason == "current" and self.canonical:
                     self.cookie_raw = raw
                 return
             self.rejected = self.rejected or reason
 
     def _verify(self, raw: str) -> tuple[str | None, str]:
+        self.canonical = _ENCODED_SIGNED_ID.fullmatch(raw) is not None
         try:
-            value = _decode_cookie_value(raw)
+            value = _fast_decode(raw) if self.canonical else _decode_cookie_value(raw)
         except UnicodeDecodeError:
             return None, "unsigned"
         if not value.startswith(_COOKIE_PREFIX):
@@ -361,6 +368,7 @@ class Exchange:
         sid = engine.new_id()
         session._fill(sid, {}, engine.cookie_options.new_cookie(self.is_secure))
         self.loaded_values = None
+        self.unchanged = None
         self.original_id = sid
         self.original_hash = self._state(session)[0]
         self.ttl_fresh_on_load = False
@@ -378,11 +386,14 @@ class Exchange:
             # touch (EXPIRE/GETEX) moved the real expiry without rewriting the value.
             cookie.reset_max_age()
         session._fill(sid, data, cookie)
+        self.unchanged = None
         try:
-            self.original_hash = self._state(session)[0]
+            self.original_hash, text = self._state(session)
         except TypeError as error:
             log.warning("session %s in the store is malformed (%s)", signals.short_id(sid), error)
             return False
+        if all(type(value) in _SCALARS for value in data.values()):
+            self.unchanged = (session.writes, cookie.original_max_age, self.original_hash, text)
         self.loaded_empty = not data
         self.original_id = sid
         if engine.merge:
@@ -398,8 +409,11 @@ class Exchange:
         """The data as JSON, and a digest of it plus the cookie's lifetime: a change to
         either must reach the store. The JSON is reused if the session is written next."""
         assert session._data is not None and session._cookie is not None
+        lifetime, unchanged = session._cookie.original_max_age, self.unchanged
+        if unchanged and unchanged[0] == session.writes and unchanged[1] == lifetime:
+            return unchanged[2], unchanged[3]
         text = serialize_data(session._data)
-        return data_hash(f"{session._cookie.original_max_age}|{text}"), text
+        return data_hash(f"{lifetime}|{text}"), text
 
     def _write(self, session: Session, reason: str, text: str) -> None:
         """Store the session, whose data serialized to ``text`` a moment ago."""
@@ -492,12 +506,13 @@ def _encode_cookie_value(value: str) -> str:
 
 
 def _decode_cookie_value(raw: str) -> str:
-    """Percent-decode a cookie value (``decodeURIComponent``), fast for our own encoding."""
-    if "%" not in raw:
-        return raw
-    if _ENCODED_SIGNED_ID.fullmatch(raw):
-        return raw.replace("%3A", ":", 1).replace("%2B", "+").replace("%2F", "/")
-    return unquote(raw, errors="strict")
+    """Percent-decode a cookie value (``decodeURIComponent``)."""
+    return unquote(raw, errors="strict") if "%" in raw else raw
+
+
+def _fast_decode(raw: str) -> str:
+    """``_decode_cookie_value`` for a value in exactly the encoding ``cookie_value`` writes."""
+    return raw.replace("%3A", ":", 1).replace("%2B", "+").replace("%2F", "/")
 
 
 def _json(value: Any) -> str:

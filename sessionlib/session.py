@@ -67,6 +67,7 @@ class Session(MutableMapping[str, Any]):
         self._id: str | None = None
         self._cookie: SessionCookie | None = None
         self.accessed = False
+        self.writes = 0  # assignments and deletions so far (a changed flat session has some)
 
     # -- filled in by the engine --------------------------------------------------------
     def _fill(self, sid: str, data: dict[str, Any], cookie: SessionCookie) -> None:
@@ -93,9 +94,11 @@ class Session(MutableMapping[str, Any]):
         if key == RESERVED_KEY:
             raise KeyError("'cookie' is reserved: use session.cookie for the cookie settings")
         self._contents()[key] = value
+        self.writes += 1
 
     def __delitem__(self, key: str) -> None:
         del self._contents()[key]
+        self.writes += 1
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._contents())
