@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import requests
 
 from .table import Table, shorten
+from .wire import hops
 
 __all__ = ["ATTRIBUTES", "parse_set_cookie", "set_cookie_headers", "set_cookie_table"]
 
@@ -35,11 +36,7 @@ def parse_set_cookie(header: str) -> tuple[str, str, dict[str, str]]:
 
 def set_cookie_headers(response: requests.Response) -> list[str]:
     """Every Set-Cookie header of ``response`` (and of the redirects before it), unjoined."""
-    return [
-        header
-        for hop in [*response.history, response]
-        for header in hop.raw.headers.getlist("Set-Cookie")
-    ]
+    return [header for hop in hops(response) for header in hop.raw.headers.getlist("Set-Cookie")]
 
 
 def set_cookie_table(

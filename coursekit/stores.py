@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 
 from sessionlib import RedisStore, Store
+from sessionlib.signals import short_id as short  # ids on screen, as the signals show them
 
 from .table import Table, shorten
 
 __all__ = ["store_table", "short"]
-
-
-def short(sid: str, keep: int = 8) -> str:
-    """An id cut to its first characters: enough to tell sessions apart on screen."""
-    return sid if len(sid) <= keep else sid[:keep] + "…"
 
 
 def store_table(store: Store, title: str | None = None) -> Table:

@@ -21,7 +21,8 @@ def compact_set_cookie(header: str | None, keep: int = 24) -> str:
     return f"{name}={shorten(value, keep)}" + (f";{attributes}" if attributes else "")
 
 
-def _responses(response: requests.Response) -> list[requests.Response]:
+def hops(response: requests.Response) -> list[requests.Response]:
+    """The redirects that led to ``response``, then ``response`` itself."""
     return [*response.history, response]
 
 
@@ -32,7 +33,7 @@ def exchange_table(
     if isinstance(responses, requests.Response):
         responses = [responses]
     rows = []
-    for number, response in enumerate((hop for r in responses for hop in _responses(r)), start=1):
+    for number, response in enumerate((hop for r in responses for hop in hops(r)), start=1):
         request = response.request
         rows.append(
             [

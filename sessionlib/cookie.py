@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from werkzeug.http import dump_cookie
 
-__all__ = ["CookieOptions", "SessionCookie", "clearing_header", "path_matches"]
+__all__ = ["CookieOptions", "SessionCookie", "clearing_header", "iso_utc", "path_matches"]
 
 Secure = bool | Literal["auto"]
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
@@ -210,7 +210,7 @@ class SessionCookie:
             data["partitioned"] = True
         if self.priority is not None:
             data["priority"] = self.priority.lower()
-        data["expires"] = None if self._expires_at is None else _iso(self._expires_at)
+        data["expires"] = None if self._expires_at is None else iso_utc(self._expires_at)
         if self.secure:
             data["secure"] = True
         data["httpOnly"] = self.http_only
@@ -291,7 +291,8 @@ def _whole_ms(seconds: float) -> float:
     return math.floor(seconds * 1000) / 1000
 
 
-def _iso(timestamp: float) -> str:
+def iso_utc(timestamp: float) -> str:
+    """A Unix timestamp as JavaScript's ``Date.toJSON()`` writes it: ISO-8601, ms, ``Z``."""
     moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

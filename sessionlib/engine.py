@@ -8,7 +8,6 @@ A framework adapter (``sessionlib.flask``) calls ``open`` before the handler and
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets as _secrets
@@ -22,7 +21,7 @@ from .cookie import CookieOptions, SessionCookie, clearing_header, path_matches
 from .session import Session, SessionTooLarge, data_hash, serialize_data
 from .signing import as_secret_list, sign, unsign
 from .stores import MemoryStore, Store
-from .stores.base import SessionData, StoredSession, seconds_left
+from .stores.base import SessionData, StoredSession, compact_json, seconds_left
 
 __all__ = ["SessionEngine", "Exchange", "default_genid", "valid_id", "DEFAULT_MAX_SIZE"]
 
@@ -172,7 +171,6 @@ class Exchange:
         self.forced = False  # ``session.modified = True``: write even if nothing changed
         self.loaded_empty = True  # the session had no data when loaded (for unset="destroy")
         self.loaded_values: dict[str, str] | None = None  # key -> JSON as loaded (for merge)
-        self.canonical = False  # the last cookie read is in our own encoding
         # (writes, lifetime, digest, JSON) of a session loaded without lists or objects:
         # until something is assigned or deleted, it cannot have changed.
         self.unchanged: tuple[int, float | None, bytes, str] | None = None
@@ -184,30 +182,32 @@ class Exchange:
             sid, reason = self._verify(raw)
             if sid is not None:
                 self.cookie_id, self.rejected = sid, None
-                # A cookie signed with the current secret and encoded as we encode is
-                # what we would send: re-sending it costs no HMAC.
-                if reason == "current" and self.canonical:
+                if reason == "reusable":
                     self.cookie_raw = raw
                 return
             self.rejected = self.rejected or reason
 
     def _verify(self, raw: str) -> tuple[str | None, str]:
-        self.canonical = _ENCODED_SIGNED_ID.fullmatch(raw) is not None
+        """The id inside a cookie value, or None and why it was refused. An accepted value
+        signed with the current secret and encoded as we encode is "reusable": it is what
+        we would send, so re-sending it costs no HMAC."""
+        canonical = _ENCODED_SIGNED_ID.fullmatch(raw) is not None
         try:
-            value = _fast_decode(raw) if self.canonical else _decode_cookie_value(raw)
+            value = _fast_decode(raw) if canonical else _decode_cookie_value(raw)
         except UnicodeDecodeError:
             return None, "unsigned"
         if not value.startswith(_COOKIE_PREFIX):
             return None, "unsigned"
         signed, secrets = value[len(_COOKIE_PREFIX) :], self.engine.secrets
-        sid, signer = unsign(signed, secrets[0]), "current"
+        sid = unsign(signed, secrets[0])
+        current = sid is not None
         if sid is None and len(secrets) > 1:
-            sid, signer = unsign(signed, secrets[1:]), "older"
+            sid = unsign(signed, secrets[1:])
         if sid is None:
             return None, "bad_signature"
         if not valid_id(sid):
             return None, "invalid_id"
-        return sid, signer
+        return sid, "reusable" if current and canonical else ""
 
     # -- Lifecycle: what the Session asks of us -----------------------------------------
     def load(self, session: Session) -> None:
@@ -323,8 +323,8 @@ class Exchange:
         if self._should_set_cookie(sid, digest, cookie):
             if cookie.secure and not self.is_secure:
                 return None  # a Secure cookie only goes out over HTTPS, as in express
-            value = self.cookie_raw if sid == self.cookie_id and self.cookie_raw else None
-            value = value or engine.cookie_value(sid)
+            reuse = sid == self.cookie_id and self.cookie_raw is not None
+            value = self.cookie_raw if reuse else engine.cookie_value(sid)
             header = cookie.header(engine.name, value)
             if signals.cookie_set.receivers:
                 signals.cookie_set.send(
@@ -397,7 +397,7 @@ class Exchange:
         self.loaded_empty = not data
         self.original_id = sid
         if engine.merge:
-            self.loaded_values = {key: _json(value) for key, value in data.items()}
+            self.loaded_values = {key: compact_json(value) for key, value in data.items()}
         if engine.resave:
             self.saved_id, self.saved_hash = None, None
         else:
@@ -423,7 +423,7 @@ class Exchange:
         cookie_json = cookie.to_json()
         data = StoredSession({"cookie": cookie_json, **session._data})
         data.json_text = (
-            '{"cookie":' + _json(cookie_json) + ("}" if text == "{}" else "," + text[1:])
+            '{"cookie":' + compact_json(cookie_json) + ("}" if text == "{}" else "," + text[1:])
         )
         data.expires_at = cookie.expires_at
         self._check_size(sid, data)
@@ -447,7 +447,7 @@ class Exchange:
         if size <= limit:
             return
         largest = sorted(
-            ((len(_json(value)), key) for key, value in data.items() if key != "cookie"),
+            ((len(compact_json(value)), key) for key, value in data.items() if key != "cookie"),
             reverse=True,
         )[:3]
         keys = ", ".join(f"{key!r} ({length:,} bytes)" for length, key in largest)
@@ -462,7 +462,7 @@ class Exchange:
         changed = [
             key
             for key, value in data.items()
-            if key != "cookie" and loaded.get(key) != _json(value)
+            if key != "cookie" and loaded.get(key) != compact_json(value)
         ]
         removed = [key for key in loaded if key not in data]
         return changed, removed
@@ -513,10 +513,6 @@ def _decode_cookie_value(raw: str) -> str:
 def _fast_decode(raw: str) -> str:
     """``_decode_cookie_value`` for a value in exactly the encoding ``cookie_value`` writes."""
     return raw.replace("%3A", ":", 1).replace("%2B", "+").replace("%2F", "/")
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 def _stored_cookie(sid: str, data: Any, fixed_expiry: bool) -> SessionCookie | None:

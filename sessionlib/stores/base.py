@@ -28,11 +28,16 @@ class StoredSession(dict[str, Any]):
     expires_at: float | None
 
 
+def compact_json(value: Any) -> str:
+    """JSON as stores keep it: no spaces, and no NaN or Infinity (JavaScript can't read them)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
 def json_text(data: SessionData) -> str:
-    """The session as compact JSON: the engine's text when it has it, else ``json.dumps``."""
+    """The session as compact JSON: the engine's text when it has it, else ``compact_json``."""
     if isinstance(data, StoredSession):
         return data.json_text
-    return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return compact_json(data)
 
 
 def expiry_timestamp(data: SessionData) -> float | None:

@@ -12,8 +12,8 @@ import json
 import threading
 import time
 from collections.abc import Collection
-from datetime import datetime, timezone
 
+from ..cookie import iso_utc
 from .base import SessionData, Store, expiry_timestamp, json_text, merged_session
 
 __all__ = ["MemoryStore"]
@@ -68,7 +68,7 @@ class MemoryStore(Store):
             entry = self._sessions.get(sid)
             current = None if entry is None or entry[1] <= time.time() else _decode(entry)
             merged = merged_session(current, data, changed, removed)
-            text = json.dumps(merged, separators=(",", ":"), allow_nan=False)
+            text = json_text(merged)
             expires_at = self._expires_at(merged)
             if expires_at <= time.time():
                 self._sessions.pop(sid, None)
@@ -146,6 +146,5 @@ def _decode(entry: tuple[str, float, float]) -> SessionData:
     cookie = data.get("cookie")
     # The JSON keeps the expiry it was written with; a touch since then moved it.
     if isinstance(cookie, dict) and isinstance(cookie.get("expires"), str):
-        moment = datetime.fromtimestamp(round(entry[1], 3), tz=timezone.utc)
-        cookie["expires"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        cookie["expires"] = iso_utc(round(entry[1], 3))
     return data

@@ -107,7 +107,7 @@ class RedisStore(Store):
                     if left <= 0:
                         pipe.delete(key)
                     else:
-                        text = json.dumps(merged, separators=(",", ":"), allow_nan=False)
+                        text = json_text(merged)
                         pipe.set(key, text, ex=whole_seconds(left))
                     pipe.execute()
                     return True
