@@ -8,10 +8,12 @@ an ISO-8601 UTC string), and the header text comes from ``werkzeug.http.dump_coo
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Literal
 
 from werkzeug.http import dump_cookie
@@ -229,44 +231,55 @@ class SessionCookie:
         an absolute ``expires`` date rather than a ``max_age``). A value no cookie can
         hold (an expiry or max age out of range, an unknown SameSite) is a ``ValueError``.
         """
-        domain, path = data.get("domain"), data.get("path")
+        get = data.get
+        same_site, priority = get("sameSite"), get("priority")
+        domain, path = get("domain"), get("path")
         cookie = cls(
-            http_only=bool(data.get("httpOnly", True)),
-            secure=data.get("secure") is True,
-            same_site=_same_site_name(data.get("sameSite")),
-            domain=domain if isinstance(domain, str) else None,
-            path=path if isinstance(path, str) else "/",
-            partitioned=data.get("partitioned") is True,
-            priority=_priority_name(data.get("priority")),
+            bool(get("httpOnly", True)),
+            get("secure") is True,
+            # express stores these lower-case: look the usual spelling up directly
+            _SAME_SITE[same_site]
+            if type(same_site) is str and same_site in _SAME_SITE
+            else _same_site_name(same_site),
+            domain if isinstance(domain, str) else None,
+            path if isinstance(path, str) else "/",
+            get("partitioned") is True,
+            None if priority is None else _priority_name(priority),
         )
-        original = data.get("originalMaxAge")
-        if isinstance(original, (int, float)) and not isinstance(original, bool):
+        original = get("originalMaxAge")
+        if type(original) in (int, float):  # not bool: JSON's true is no number
             if not abs(original) < _LONGEST_MS:
                 raise ValueError(f"originalMaxAge out of range: {original!r}")
             cookie.original_max_age = original / 1000
-        expires = data.get("expires")
+        expires = get("expires")
         if isinstance(expires, str):
             cookie._expires_at = _parse_iso(expires)
         cookie._fixed_expiry = fixed_expiry and cookie._expires_at is not None
         return cookie
 
     def header(self, name: str, value: str) -> str:
-        """The Set-Cookie header value carrying ``value`` with this cookie's attributes."""
-        max_age = self.max_age
-        text = dump_cookie(
-            name,
-            value,
-            max_age=None if max_age is None else max(0, round(max_age)),
-            expires=self._expires_at,
-            path=self.path,
-            domain=self.domain,
-            secure=self.secure,
-            httponly=self.http_only,
-            samesite=self.same_site,
-            partitioned=self.partitioned,
+        """The Set-Cookie header value carrying ``value`` with this cookie's attributes.
+
+        Exactly what ``dump_cookie(name, value, ...)`` writes, assembled from two cached
+        pieces of its output when ``value`` needs no quoting (a signed id never does): the
+        ``name=`` part, and the attributes, which every cookie set within the same second
+        with the same settings shares (``Expires`` has whole seconds).
+        """
+        max_age, expires = self.max_age, self._expires_at
+        attributes = _attribute_text(
+            None if max_age is None else max(0, round(max_age)),
+            None if expires is None else math.floor(expires),
+            self.path,
+            self.domain,
+            self.secure,
+            self.http_only,
+            self.same_site,
+            self.partitioned,
+            self.priority,
         )
-        # dump_cookie has no Priority parameter; it is one plain token appended.
-        return text if self.priority is None else f"{text}; Priority={self.priority}"
+        if _UNQUOTED_VALUE.fullmatch(value):
+            return _name_text(name) + value + attributes
+        return dump_cookie(name, value, path=None) + attributes
 
 
 def clearing_header(name: str, cookie: SessionCookie) -> str:
@@ -283,6 +296,45 @@ def clearing_header(name: str, cookie: SessionCookie) -> str:
         samesite=cookie.same_site,
         partitioned=cookie.partitioned,
     )
+
+
+# Characters dump_cookie never quotes (a subset of werkzeug's set): encodeURIComponent's.
+_UNQUOTED_VALUE = re.compile(r"[A-Za-z0-9%!'()*._~-]*")
+
+
+@lru_cache(maxsize=64)
+def _name_text(name: str) -> str:
+    """``name=`` as ``dump_cookie`` starts a header."""
+    return dump_cookie(name, "", path=None)
+
+
+@lru_cache(maxsize=1024)
+def _attribute_text(
+    max_age: int | None,
+    expires: int | None,
+    path: str,
+    domain: str | None,
+    secure: bool,
+    http_only: bool,
+    same_site: str | None,
+    partitioned: bool,
+    priority: str | None,
+) -> str:
+    """The attributes ``dump_cookie`` writes after ``name=value``, then Priority."""
+    text = dump_cookie(
+        "_",
+        "",
+        max_age=max_age,
+        expires=expires,
+        path=path,
+        domain=domain,
+        secure=secure,
+        httponly=http_only,
+        samesite=same_site,
+        partitioned=partitioned,
+    )[len("_=") :]
+    # dump_cookie has no Priority parameter; it is one plain token appended.
+    return text if priority is None else f"{text}; Priority={priority}"
 
 
 def _whole_ms(seconds: float) -> float:

@@ -9,6 +9,7 @@ A framework adapter (``sessionlib.flask``) calls ``open`` before the handler and
 from __future__ import annotations
 
 import logging
+import math
 import re
 import secrets as _secrets
 import time
@@ -19,7 +20,7 @@ from urllib.parse import quote, unquote
 from . import signals
 from .cookie import CookieOptions, SessionCookie, clearing_header, path_matches
 from .session import Session, SessionTooLarge, data_hash, serialize_data
-from .signing import as_secret_list, sign, unsign
+from .signing import Signer, as_secret_list
 from .stores import MemoryStore, Store
 from .stores.base import SessionData, StoredSession, compact_json, seconds_left
 
@@ -32,7 +33,9 @@ _COOKIE_PREFIX = "s:"
 # encodeURIComponent leaves these unescaped; quote() must too, for byte-identical cookies.
 _URI_COMPONENT_SAFE = "-_.!~*'()"
 # Values nobody can change in place: a session holding only these changes by assignment.
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SCALARS = frozenset({str, int, bool, type(None)})  # and finite floats
+#: The state token of a session exactly as it was loaded (or generated): see ``_state``.
+AS_LOADED = b""
 _SIGNED_ID = re.compile(r"s:[A-Za-z0-9_-]{1,128}\.[A-Za-z0-9+/]{43}")
 _ENCODED_SIGNED_ID = re.compile(r"s%3A[A-Za-z0-9_-]{1,128}\.(?:[A-Za-z0-9]|%2B|%2F){43,129}")
 #: The default ``max_size``: 1 MiB of JSON. Every request that uses the session reads it
@@ -98,6 +101,7 @@ class SessionEngine:
         merge: bool = False,
     ) -> None:
         self.secrets = as_secret_list(secret)
+        self.signer = Signer(self.secrets)
         if not isinstance(name, str) or not name:
             raise ValueError("name must be a non-empty string")
         if unset not in ("keep", "destroy"):
@@ -142,7 +146,7 @@ class SessionEngine:
     # -- cookie value -------------------------------------------------------------------
     def cookie_value(self, sid: str) -> str:
         """``s:`` + signed id, percent-encoded as ``encodeURIComponent`` does."""
-        return _encode_cookie_value(_COOKIE_PREFIX + sign(sid, self.secrets[0]))
+        return _encode_cookie_value(_COOKIE_PREFIX + self.signer.sign(sid))
 
     def new_id(self) -> str:
         sid = self.genid()
@@ -154,6 +158,27 @@ class SessionEngine:
 class Exchange:
     """One request's session state: what came in, what was loaded, what must go out."""
 
+    __slots__ = (
+        "engine",
+        "is_secure",
+        "cookie_id",
+        "cookie_raw",
+        "rejected",
+        "original_id",
+        "original_hash",
+        "saved_id",
+        "saved_hash",
+        "saved_now",
+        "ttl_fresh_on_load",
+        "touched",
+        "dead_cookie",
+        "forced",
+        "loaded_empty",
+        "loaded_values",
+        "snapshot",
+        "loaded_digest",
+    )
+
     def __init__(self, engine: SessionEngine, is_secure: bool) -> None:
         self.engine = engine
         self.is_secure = is_secure
@@ -161,8 +186,8 @@ class Exchange:
         self.cookie_raw: str | None = None  # its cookie value, when it is what we'd send
         self.rejected: str | None = None  # why a cookie was refused
         self.original_id: str | None = None
-        self.original_hash: bytes | None = None
-        self.saved_id: str | None = None  # id and hash as last written this request
+        self.original_hash: bytes | None = None  # state token as loaded (see ``_state``)
+        self.saved_id: str | None = None  # id and state token as last written this request
         self.saved_hash: bytes | None = None
         self.saved_now = False  # save() ran during this request
         self.ttl_fresh_on_load = False  # get_and_touch already set the store's TTL
@@ -171,9 +196,10 @@ class Exchange:
         self.forced = False  # ``session.modified = True``: write even if nothing changed
         self.loaded_empty = True  # the session had no data when loaded (for unset="destroy")
         self.loaded_values: dict[str, str] | None = None  # key -> JSON as loaded (for merge)
-        # (writes, lifetime, digest, JSON) of a session loaded without lists or objects:
-        # until something is assigned or deleted, it cannot have changed.
-        self.unchanged: tuple[int, float | None, bytes, str] | None = None
+        # (writes, lifetime, copy of the data) of a session loaded without lists or
+        # objects: until something is assigned or deleted, it cannot have changed.
+        self.snapshot: tuple[int, float | None, dict[str, Any]] | None = None
+        self.loaded_digest: bytes | None = None  # the snapshot's digest, once needed
 
     # -- reading the cookie (no store access) -------------------------------------------
     def read_cookie(self, values: Iterable[str]) -> None:
@@ -198,14 +224,10 @@ class Exchange:
             return None, "unsigned"
         if not value.startswith(_COOKIE_PREFIX):
             return None, "unsigned"
-        signed, secrets = value[len(_COOKIE_PREFIX) :], self.engine.secrets
-        sid = unsign(signed, secrets[0])
-        current = sid is not None
-        if sid is None and len(secrets) > 1:
-            sid = unsign(signed, secrets[1:])
+        sid, current = self.engine.signer.unsign(value[len(_COOKIE_PREFIX) :])
         if sid is None:
             return None, "bad_signature"
-        if not valid_id(sid):
+        if not canonical and not valid_id(sid):  # the canonical pattern checked it already
             return None, "invalid_id"
         return sid, "reusable" if current and canonical else ""
 
@@ -281,7 +303,7 @@ class Exchange:
         return self.cookie_id != session.id
 
     def is_modified(self, session: Session) -> bool:
-        return self.forced or self._modified(session, self._state(session)[0])
+        return self._modified(session, self._state(session)[0])
 
     def mark_modified(self, session: Session) -> None:
         self.forced = True
@@ -309,7 +331,8 @@ class Exchange:
             session.touch()
             self.touched = True
 
-        reason = self._save_reason(sid, digest)
+        modified = self._modified(session, digest)
+        reason = self._save_reason(session, digest, modified)
         if reason is not None:
             self._write(session, reason, text)
             self.saved_id, self.saved_hash = sid, digest
@@ -320,7 +343,7 @@ class Exchange:
                     engine, sid=signals.short_id(sid), expires=cookie.expires
                 )
 
-        if self._should_set_cookie(sid, digest, cookie):
+        if self._should_set_cookie(sid, modified, cookie):
             if cookie.secure and not self.is_secure:
                 return None  # a Secure cookie only goes out over HTTPS, as in express
             reuse = sid == self.cookie_id and self.cookie_raw is not None
@@ -338,22 +361,26 @@ class Exchange:
         return self._clear_cookie() if self.dead_cookie is not None else None
 
     def _modified(self, session: Session, digest: bytes) -> bool:
-        return self.original_id != session._id or self.original_hash != digest
+        """express's ``isModified``: a new id, a changed state, or ``modified = True``."""
+        return (
+            self.forced
+            or self.original_id != session._id
+            or not self._same(session, digest, self.original_hash)
+        )
 
-    def _save_reason(self, sid: str, digest: bytes) -> str | None:
+    def _save_reason(self, session: Session, digest: bytes, modified: bool) -> str | None:
         """Why the store must be written now, or None (express's ``shouldSave``)."""
-        if self.saved_id == sid and self.saved_hash == digest:
+        sid = session._id
+        if self.saved_id == sid and self._same(session, digest, self.saved_hash):
             return None  # the store already holds exactly this
-        modified = self.forced or self.original_id != sid or self.original_hash != digest
         if sid != self.cookie_id and self.saved_hash is None and not self.engine.save_uninitialized:
             return "modified" if modified else None
         if modified or (self.saved_id == sid and not self.engine.resave):
             return "modified"
         return "save_uninitialized" if sid != self.cookie_id else "resave"
 
-    def _should_set_cookie(self, sid: str, digest: bytes, cookie: SessionCookie) -> bool:
+    def _should_set_cookie(self, sid: str, modified: bool, cookie: SessionCookie) -> bool:
         """express's ``shouldSetCookie``, plus: a new session saved by hand gets its cookie."""
-        modified = self.forced or self.original_id != sid or self.original_hash != digest
         if sid != self.cookie_id:
             return self.engine.save_uninitialized or modified or self.saved_id == sid
         return self.engine.rolling or (modified and cookie.expires is not None)
@@ -368,9 +395,9 @@ class Exchange:
         sid = engine.new_id()
         session._fill(sid, {}, engine.cookie_options.new_cookie(self.is_secure))
         self.loaded_values = None
-        self.unchanged = None
+        self._take_snapshot(session)
         self.original_id = sid
-        self.original_hash = self._state(session)[0]
+        self.original_hash = AS_LOADED
         self.ttl_fresh_on_load = False
         self.touched = False
         if signals.session_created.receivers:
@@ -386,14 +413,18 @@ class Exchange:
             # touch (EXPIRE/GETEX) moved the real expiry without rewriting the value.
             cookie.reset_max_age()
         session._fill(sid, data, cookie)
-        self.unchanged = None
-        try:
-            self.original_hash, text = self._state(session)
-        except TypeError as error:
-            log.warning("session %s in the store is malformed (%s)", signals.short_id(sid), error)
-            return False
-        if all(type(value) in _SCALARS for value in data.values()):
-            self.unchanged = (session.writes, cookie.original_max_age, self.original_hash, text)
+        if _is_flat(data):
+            self._take_snapshot(session)
+            self.original_hash = AS_LOADED
+        else:
+            self.snapshot = None
+            try:
+                self.original_hash = self._state(session)[0]
+            except TypeError as error:
+                log.warning(
+                    "session %s in the store is malformed (%s)", signals.short_id(sid), error
+                )
+                return False
         self.loaded_empty = not data
         self.original_id = sid
         if engine.merge:
@@ -405,21 +436,63 @@ class Exchange:
         self.ttl_fresh_on_load = engine.touch_on_load and engine.store.touches_on_get
         return True
 
-    def _state(self, session: Session) -> tuple[bytes, str]:
-        """The data as JSON, and a digest of it plus the cookie's lifetime: a change to
-        either must reach the store. The JSON is reused if the session is written next."""
+    def _state(self, session: Session) -> tuple[bytes, str | None]:
+        """A token for the session's state (its data and the cookie's lifetime: a change
+        to either must reach the store), and the data as JSON for a write that follows.
+
+        A flat session (no lists or objects) nobody assigned to since it was loaded is
+        still as loaded: its token is ``AS_LOADED`` and nothing is serialized (the JSON
+        is None then). Otherwise the token is a digest of the lifetime and the JSON.
+        """
         assert session._data is not None and session._cookie is not None
-        lifetime, unchanged = session._cookie.original_max_age, self.unchanged
-        if unchanged and unchanged[0] == session.writes and unchanged[1] == lifetime:
-            return unchanged[2], unchanged[3]
+        lifetime, snapshot = session._cookie.original_max_age, self.snapshot
+        if snapshot is not None and snapshot[0] == session.writes and snapshot[1] == lifetime:
+            return AS_LOADED, None
         text = serialize_data(session._data)
         return data_hash(f"{lifetime}|{text}"), text
 
-    def _write(self, session: Session, reason: str, text: str) -> None:
-        """Store the session, whose data serialized to ``text`` a moment ago."""
+    def _same(self, session: Session, digest: bytes, reference: bytes | None) -> bool:
+        """Whether the session's state token ``digest`` (from ``_state``) stands for the
+        same state as ``reference``, a token taken earlier in this request."""
+        if digest == reference:
+            return True
+        if reference is None:
+            return False
+        if reference == AS_LOADED and self._differs_from_snapshot(session):
+            return False  # certain without serializing: the usual modified request
+        return self._resolved(digest) == self._resolved(reference)
+
+    def _take_snapshot(self, session: Session) -> None:
+        assert session._data is not None and session._cookie is not None
+        lifetime = session._cookie.original_max_age
+        self.snapshot = (session.writes, lifetime, dict(session._data))
+        self.loaded_digest = None
+
+    def _differs_from_snapshot(self, session: Session) -> bool:
+        """True when the data or lifetime is unequal to the snapshot's. Python's equality
+        can't tell 1 from 1.0 or True, so False means "maybe the same": compare digests."""
+        snapshot = self.snapshot
+        assert snapshot is not None and session._cookie is not None
+        return snapshot[1] != session._cookie.original_max_age or snapshot[2] != session._data
+
+    def _resolved(self, token: bytes) -> bytes:
+        """A real digest for a state token (``AS_LOADED`` is computed once, on demand)."""
+        if token != AS_LOADED:
+            return token
+        if self.loaded_digest is None:
+            assert self.snapshot is not None
+            _, lifetime, data = self.snapshot
+            self.loaded_digest = data_hash(f"{lifetime}|{serialize_data(data)}")
+        return self.loaded_digest
+
+    def _write(self, session: Session, reason: str, text: str | None) -> None:
+        """Store the session, whose data serialized to ``text`` a moment ago (None: the
+        data is as loaded and was not serialized)."""
         sid = session.id
         cookie = session._cookie
         assert cookie is not None and session._data is not None
+        if text is None:
+            text = serialize_data(session._data)
         cookie_json = cookie.to_json()
         data = StoredSession({"cookie": cookie_json, **session._data})
         data.json_text = (
@@ -496,6 +569,14 @@ class Exchange:
             _announce_store_call(self.engine, operation, sid, args, result, error, started)
 
 
+def _is_flat(data: dict[str, Any]) -> bool:
+    """True when every value is a string, a whole number, a finite float, a bool or None."""
+    for value in data.values():
+        if type(value) not in _SCALARS and not (type(value) is float and math.isfinite(value)):
+            return False
+    return True
+
+
 def _encode_cookie_value(value: str) -> str:
     """``encodeURIComponent(value)``. A signed id holds only ``s``, ``:``, the id's
     ``A-Za-z0-9_-``, ``.`` and base64's ``+/``, so three replacements do what
@@ -520,14 +601,20 @@ def _stored_cookie(sid: str, data: Any, fixed_expiry: bool) -> SessionCookie | N
     entry is not a session this library can use: not an object, no ``cookie`` object, or
     a cookie that does not parse (values out of range included).
     """
-    short = signals.short_id(sid)
     if not isinstance(data, dict) or not isinstance(data.get("cookie"), dict):
-        log.warning("session %s in the store has no cookie object; starting a new one", short)
+        log.warning(
+            "session %s in the store has no cookie object; starting a new one",
+            signals.short_id(sid),
+        )
         return None
     try:
         cookie = SessionCookie.from_json(data["cookie"], fixed_expiry=fixed_expiry)
     except (TypeError, ValueError, OverflowError, OSError) as error:
-        log.warning("session %s in the store is malformed (%s); starting a new one", short, error)
+        log.warning(
+            "session %s in the store is malformed (%s); starting a new one",
+            signals.short_id(sid),
+            error,
+        )
         return None
     del data["cookie"]
     return cookie

@@ -13,10 +13,12 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any, Protocol
 
 from .cookie import SessionCookie
+from .stores.base import compact_json
 
 __all__ = ["Session", "Lifecycle", "SessionTooLarge", "serialize_data"]
 
 RESERVED_KEY = "cookie"
+DEFAULT_PERMANENT_LIFETIME = 31 * 24 * 3600.0  # Flask's default PERMANENT_SESSION_LIFETIME
 
 
 class SessionTooLarge(ValueError):
@@ -43,7 +45,7 @@ class Lifecycle(Protocol):
 def serialize_data(data: dict[str, Any]) -> str:
     """The data as compact JSON; a value JSON can't hold is a ``TypeError`` naming its key."""
     try:
-        return json.dumps(data, separators=(",", ":"), allow_nan=False)
+        return compact_json(data)
     except (TypeError, ValueError) as error:
         for key, value in data.items():
             try:
@@ -61,6 +63,16 @@ def data_hash(serialized: str) -> bytes:
 class Session(MutableMapping[str, Any]):
     """A dict of JSON-able values plus ``id``, ``cookie`` and the express methods."""
 
+    __slots__ = (
+        "_lifecycle",
+        "_data",
+        "_id",
+        "_cookie",
+        "accessed",
+        "writes",
+        "permanent_lifetime",
+    )
+
     def __init__(self, lifecycle: Lifecycle) -> None:
         self._lifecycle = lifecycle
         self._data: dict[str, Any] | None = None
@@ -68,6 +80,9 @@ class Session(MutableMapping[str, Any]):
         self._cookie: SessionCookie | None = None
         self.accessed = False
         self.writes = 0  # assignments and deletions so far (a changed flat session has some)
+        #: Seconds ``permanent = True`` gives a cookie that has no max age (Flask's
+        #: ``PERMANENT_SESSION_LIFETIME``; the Flask adapter sets it from the app's config).
+        self.permanent_lifetime: float = DEFAULT_PERMANENT_LIFETIME
 
     # -- filled in by the engine --------------------------------------------------------
     def _fill(self, sid: str, data: dict[str, Any], cookie: SessionCookie) -> None:
@@ -87,6 +102,9 @@ class Session(MutableMapping[str, Any]):
     # -- the mapping --------------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
         return self._contents()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._contents().get(key, default)
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
@@ -130,10 +148,6 @@ class Session(MutableMapping[str, Any]):
         return self._cookie
 
     # -- Flask's SessionMixin attributes ------------------------------------------------
-    #: Seconds ``permanent = True`` gives a cookie that has no max age (Flask's
-    #: ``PERMANENT_SESSION_LIFETIME``; the Flask adapter sets it from the app's config).
-    permanent_lifetime: float = 31 * 24 * 3600
-
     @property
     def permanent(self) -> bool:
         """True when the cookie outlives the browser session (it has an expiry)."""

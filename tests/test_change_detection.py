@@ -43,6 +43,10 @@ def established(initial: dict) -> tuple[SessionEngine, CountingStore, str]:
         (lambda s: s.setdefault("extra", []).append(1), 1),
         (lambda s: s.clear(), 1),
         (lambda s: setattr(s.cookie, "max_age", 3600), 1),  # a longer life for this session
+        (lambda s: setattr(s.cookie, "max_age", 60), 0),  # the lifetime it already had
+        (lambda s: s.__setitem__("n", True), 1),  # equal to 1 in Python, not in JSON
+        (lambda s: s.__setitem__("n", 1.0), 1),
+        (lambda s: s.update(n=s.get("n"), user=s.pop("user")), 1),  # same values, new order
     ],
     ids=[
         "read",
@@ -53,6 +57,10 @@ def established(initial: dict) -> tuple[SessionEngine, CountingStore, str]:
         "nested-append",
         "clear",
         "lifetime",
+        "same-lifetime",
+        "int-to-bool",
+        "int-to-float",
+        "reordered",
     ],
 )
 def test_the_store_is_written_exactly_when_the_session_changed(initial, handler, writes):
@@ -68,3 +76,17 @@ def test_a_list_changed_in_place_is_saved_and_read_back():
     request(engine, cookie, lambda s: seen.update(s))
     assert seen == {"cart": ["tea", "milk"]}
     assert store.writes == 1
+
+
+def test_a_change_saved_by_hand_then_undone_is_written_back():
+    engine, store, cookie = established({"n": 1})
+
+    def handler(session):
+        session.cookie.max_age = 3600
+        session.save()  # the store now holds the hour-long lifetime
+        session.cookie.max_age = 60  # back to what was loaded
+
+    request(engine, cookie, handler)
+    assert store.writes == 2
+    stored = store.get(engine.open([cookie], "/", False).id)
+    assert stored["cookie"]["originalMaxAge"] == 60_000

@@ -8,7 +8,10 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support import attributes
+from werkzeug.http import dump_cookie
 
 import sessionlib
 from sessionlib.cookie import clearing_header, path_matches
@@ -276,3 +279,58 @@ def test_clearing_header_expires_the_cookie_at_once_on_the_same_path_and_domain(
 )
 def test_cookie_path_matches_per_rfc_6265(cookie_path, request_path, matches):
     assert path_matches(cookie_path, request_path) is matches
+
+
+# -- the header is werkzeug's dump_cookie text, byte for byte --------------------------------
+
+
+@pytest.mark.lesson1
+@given(
+    name=st.sampled_from(["connect.sid", "sid", "ключ", "a b"]),
+    value=st.one_of(
+        st.from_regex(r"s%3A[A-Za-z0-9_-]{1,40}\.[A-Za-z0-9%]{43,60}", fullmatch=True),
+        st.text(max_size=30),  # values dump_cookie must quote take its own path
+    ),
+    max_age=st.one_of(st.none(), st.floats(min_value=-10, max_value=1e9)),
+    path=st.sampled_from(["/", "/admin", "/a b;c"]),
+    domain=st.sampled_from([None, "example.test", ".example.test"]),
+    secure=st.booleans(),
+    http_only=st.booleans(),
+    same_site=st.sampled_from([None, "Lax", "Strict", "None"]),
+    partitioned=st.booleans(),
+    priority=st.sampled_from([None, "Low", "High"]),
+)
+@settings(max_examples=400, deadline=None)
+def test_header_is_what_dump_cookie_writes(
+    name, value, max_age, path, domain, secure, http_only, same_site, partitioned, priority
+):
+    cookie = sessionlib.SessionCookie(
+        http_only=http_only,
+        secure=secure,
+        same_site=same_site,
+        domain=domain,
+        path=path,
+        partitioned=partitioned,
+        priority=priority,
+    )
+    cookie.max_age = max_age
+    expected = dump_cookie(
+        name,
+        value,
+        max_age=None if max_age is None else max(0, round(cookie.max_age)),
+        expires=cookie.expires_at,
+        path=path,
+        domain=domain,
+        secure=secure,
+        httponly=http_only,
+        samesite=same_site,
+        partitioned=partitioned,
+    )
+    if priority is not None:
+        expected += f"; Priority={priority}"
+    header = cookie.header(name, value)
+    # max_age counts down between the two calls: compare once the second is the same
+    if "Max-Age" in header:
+        expected = re.sub(r"Max-Age=\d+", "Max-Age=N", expected)
+        header = re.sub(r"Max-Age=\d+", "Max-Age=N", header)
+    assert header == expected

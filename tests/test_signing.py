@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import pytest
 
 import sessionlib
+from sessionlib.signing import Signer
 
 pytestmark = pytest.mark.lesson3
 
@@ -88,6 +89,7 @@ def test_unsign_keeps_dots_inside_the_value():
 )
 def test_unsign_rejects_tampered_and_truncated_values(forged):
     assert sessionlib.unsign(forged, "tobiiscool") is None
+    assert Signer("tobiiscool").unsign(forged) == (None, False)
 
 
 def test_unsign_with_a_secret_list_accepts_any_of_the_secrets():
@@ -107,3 +109,28 @@ def test_retired_secret_no_longer_verifies():
 def test_secret_list_of_one_behaves_like_the_secret():
     assert sessionlib.unsign(HELLO_SIGNED, ["tobiiscool"]) == "hello"
     assert sessionlib.unsign(HELLO_SIGNED, ["luna"]) is None
+
+
+# -- Signer: the same scheme with each key prepared once (what the engine uses) -----------
+
+
+@pytest.mark.parametrize("value", ["hello", "", "a.b.c", "café ☕", "x" * 500, "s:with:colons"])
+def test_signer_signs_and_verifies_exactly_as_the_functions_do(value):
+    signer = Signer("tobiiscool")
+    assert signer.sign(value) == sessionlib.sign(value, "tobiiscool")
+    assert signer.unsign(sessionlib.sign(value, "tobiiscool")) == (value, True)
+
+
+def test_signer_says_which_secret_verified():
+    signer = Signer(["new secret", "old secret"])
+    assert signer.unsign(sessionlib.sign("sid", "new secret")) == ("sid", True)
+    assert signer.unsign(sessionlib.sign("sid", "old secret")) == ("sid", False)
+    assert signer.unsign(sessionlib.sign("sid", "retired")) == (None, False)
+    assert signer.sign("sid") == sessionlib.sign("sid", "new secret")
+
+
+def test_signer_is_not_changed_by_use():
+    signer = Signer("k")
+    first = signer.sign("a")
+    signer.sign("b" * 1000)
+    assert signer.sign("a") == first  # each call starts from a copy of the keyed HMAC

@@ -28,9 +28,14 @@ class StoredSession(dict[str, Any]):
     expires_at: float | None
 
 
+# One encoder for every call, as json.dumps does for its defaults (it builds a new one
+# per call for any other settings).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def compact_json(value: Any) -> str:
     """JSON as stores keep it: no spaces, and no NaN or Infinity (JavaScript can't read them)."""
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _COMPACT.encode(value)
 
 
 def json_text(data: SessionData) -> str:
