@@ -6,10 +6,18 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
+import json
+import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask, session
+from flask.sessions import SecureCookieSession, SessionInterface
+from werkzeug.http import dump_cookie
+from werkzeug.sansio.http import parse_cookie
 
 import sessionlib
 
@@ -99,3 +107,76 @@ def sessionlib_app(store: sessionlib.Store, **options: Any) -> Flask:
     options.setdefault("cookie", {"max_age": LIFETIME.total_seconds()})
     sessionlib.SessionManager(app, secret=SECRET, name="sid", store=store, **options)
     return _session_routes(app)
+
+
+# -- the floor: the least a server-side session layer can do ---------------------------
+class FloorInterface(SessionInterface):
+    """The least work any server-side session layer does in Flask, to price the rest.
+
+    Find the cookie, check its HMAC (key prepared once), read and parse the JSON; after a
+    change, write the JSON back and re-send the cookie with a fresh expiry. Nothing else:
+    no expiry in the store's data, no touch, no save rules, no change detection beyond
+    Flask's own ``modified`` flag, no error handling. A measuring stick, not a library.
+    """
+
+    def __init__(self, read: Callable[[str], Any], write: Callable[[str, str], Any]) -> None:
+        self.read, self.write = read, write
+        self.mac = hmac.new(SECRET.encode(), digestmod="sha256")
+
+    def _signature(self, sid: str) -> str:
+        mac = self.mac.copy()
+        mac.update(sid.encode())
+        return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession:
+        header = request.environ.get("HTTP_COOKIE")
+        signed = parse_cookie(header).get("sid") if header else None
+        if signed:
+            sid, _, signature = signed.rpartition(".")
+            if hmac.compare_digest(self._signature(sid), signature):
+                text = self.read(sid)
+                if text is not None:
+                    found = SecureCookieSession(json.loads(text))
+                    found.sid = sid
+                    return found
+        fresh = SecureCookieSession()
+        fresh.sid = secrets.token_urlsafe(24)
+        return fresh
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        if session.accessed:
+            response.headers["Vary"] = "Cookie"
+        if session.modified:
+            self.write(session.sid, json.dumps(dict(session)))
+            value = session.sid + "." + self._signature(session.sid)
+            cookie = dump_cookie(
+                "sid", value, max_age=LIFETIME, httponly=True, samesite="Lax", path="/"
+            )
+            response.headers.add("Set-Cookie", cookie)
+
+
+def floor(read: Callable[[str], Any], write: Callable[[str, str], Any]) -> Flask:
+    """The floor layer on a store given as a read and a write function."""
+    app = Flask("floor")
+    app.session_interface = FloorInterface(read, write)
+    return _session_routes(app)
+
+
+def floor_in_process() -> Flask:
+    """The floor on a dict of JSON strings (what MemoryStore is, minus expiry)."""
+    held: dict[str, str] = {}
+    return floor(held.get, held.__setitem__)
+
+
+def floor_redis(client: Any, key_prefix: str) -> Flask:
+    """The floor on Redis: ``GETEX ... EX`` on every returning request (the touch a session
+    needs), ``SET ... EX`` after a change: the commands sessionlib sends."""
+    seconds = int(LIFETIME.total_seconds())
+
+    def read(sid: str) -> Any:
+        return client.getex(key_prefix + sid, ex=seconds)
+
+    def write(sid: str, text: str) -> Any:
+        return client.set(key_prefix + sid, text, ex=seconds)
+
+    return floor(read, write)

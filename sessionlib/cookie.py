@@ -344,9 +344,22 @@ def _whole_ms(seconds: float) -> float:
 
 
 def iso_utc(timestamp: float) -> str:
-    """A Unix timestamp as JavaScript's ``Date.toJSON()`` writes it: ISO-8601, ms, ``Z``."""
-    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """A Unix timestamp as JavaScript's ``Date.toJSON()`` writes it: ISO-8601, ms, ``Z``.
+
+    The text ``datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec=
+    "milliseconds")`` gives (microseconds rounded half-even, then cut to milliseconds),
+    with the date and time of day cached per second: every write formats one.
+    """
+    second = math.floor(timestamp)
+    micro = round((timestamp - second) * 1e6)
+    if micro == 1_000_000:
+        second, micro = second + 1, 0
+    return f"{_iso_second(second)}.{micro // 1000:03d}Z"
+
+
+@lru_cache(maxsize=16)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, tz=timezone.utc).replace(tzinfo=None).isoformat()
 
 
 def _parse_iso(text: str) -> float:

@@ -14,7 +14,7 @@ from support import attributes
 from werkzeug.http import dump_cookie
 
 import sessionlib
-from sessionlib.cookie import clearing_header, path_matches
+from sessionlib.cookie import clearing_header, iso_utc, path_matches
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -334,3 +334,17 @@ def test_header_is_what_dump_cookie_writes(
         expected = re.sub(r"Max-Age=\d+", "Max-Age=N", expected)
         header = re.sub(r"Max-Age=\d+", "Max-Age=N", header)
     assert header == expected
+
+
+@pytest.mark.lesson1
+@given(
+    st.one_of(
+        st.floats(min_value=0, max_value=253402300799),
+        st.integers(min_value=0, max_value=253402300799 * 1000).map(lambda ms: ms / 1000),
+    )
+)
+@settings(max_examples=2000, deadline=None)
+def test_iso_utc_is_what_datetime_writes(timestamp):
+    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    expected = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert iso_utc(timestamp) == expected

@@ -40,11 +40,11 @@ class MemoryStore(Store):
     def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
         now = time.time()
         with self._lock:
-            self._prune()
+            self._prune(now)
             entry = self._sessions.get(sid)
             if entry is None:
                 return None
-            self._reschedule(sid, entry[0], now + (self.ttl if ttl is None else ttl))
+            self._reschedule(sid, entry[0], now + (self.ttl if ttl is None else ttl), entry)
         # The JSON as last written (its expiry is the written one, as Redis's GETEX
         # returns it), so a handler sees max_age counting down between requests.
         return json.loads(entry[0])
@@ -113,8 +113,16 @@ class MemoryStore(Store):
         with self._lock:
             return self._prune()
 
-    def _reschedule(self, sid: str, text: str, expires_at: float) -> None:
-        previous = self._sessions.get(sid)
+    def _reschedule(
+        self,
+        sid: str,
+        text: str,
+        expires_at: float,
+        previous: tuple[str, float, float] | None = None,
+    ) -> None:
+        """Hold ``text`` until ``expires_at``; ``previous`` is the entry, when already looked up."""
+        if previous is None:
+            previous = self._sessions.get(sid)
         due = None if previous is None else previous[2]
         # Invariant: each live session has one pending heap entry, due no later than its
         # expiry. A later expiry needs no new entry: the pending one is rescheduled when it
@@ -124,9 +132,13 @@ class MemoryStore(Store):
             due = expires_at
         self._sessions[sid] = (text, expires_at, due)
 
-    def _prune(self) -> int:
-        now = time.time()
-        heap, sessions, removed = self._expiry_heap, self._sessions, 0
+    def _prune(self, now: float | None = None) -> int:
+        heap = self._expiry_heap
+        if now is None:
+            now = time.time()
+        if not heap or heap[0][0] > now:
+            return 0  # the usual case: nothing is due
+        sessions, removed = self._sessions, 0
         while heap and heap[0][0] <= now:
             due, sid = heapq.heappop(heap)
             entry = sessions.get(sid)
