@@ -328,7 +328,7 @@ class Exchange:
 
         digest, text = self._state(session)  # raises TypeError naming a non-JSON key
         if not self.touched:
-            session.touch()
+            cookie.reset_max_age()  # session.touch(), without its lookups
             self.touched = True
 
         modified = self._modified(session, digest)
@@ -365,13 +365,15 @@ class Exchange:
         return (
             self.forced
             or self.original_id != session._id
-            or not self._same(session, digest, self.original_hash)
+            or not (digest == self.original_hash or self._same(session, digest, self.original_hash))
         )
 
     def _save_reason(self, session: Session, digest: bytes, modified: bool) -> str | None:
         """Why the store must be written now, or None (express's ``shouldSave``)."""
         sid = session._id
-        if self.saved_id == sid and self._same(session, digest, self.saved_hash):
+        if self.saved_id == sid and (
+            digest == self.saved_hash or self._same(session, digest, self.saved_hash)
+        ):
             return None  # the store already holds exactly this
         if sid != self.cookie_id and self.saved_hash is None and not self.engine.save_uninitialized:
             return "modified" if modified else None
@@ -465,7 +467,10 @@ class Exchange:
     def _take_snapshot(self, session: Session) -> None:
         assert session._data is not None and session._cookie is not None
         lifetime = session._cookie.original_max_age
-        self.snapshot = (session.writes, lifetime, dict(session._data))
+        # The session copies its data before the first change (``copy_on_write``), so
+        # the snapshot can keep the dict as loaded without copying it now.
+        self.snapshot = (session.writes, lifetime, session._data)
+        session.copy_on_write = True
         self.loaded_digest = None
 
     def _differs_from_snapshot(self, session: Session) -> bool:

@@ -70,6 +70,7 @@ class Session(MutableMapping[str, Any]):
         "_cookie",
         "accessed",
         "writes",
+        "copy_on_write",
         "permanent_lifetime",
     )
 
@@ -80,6 +81,9 @@ class Session(MutableMapping[str, Any]):
         self._cookie: SessionCookie | None = None
         self.accessed = False
         self.writes = 0  # assignments and deletions so far (a changed flat session has some)
+        # The data dict is shared with the lifecycle's record of what was loaded: the
+        # first assignment or deletion works on a copy, so that record stays as it was.
+        self.copy_on_write = False
         #: Seconds ``permanent = True`` gives a cookie that has no max age (Flask's
         #: ``PERMANENT_SESSION_LIFETIME``; the Flask adapter sets it from the app's config).
         self.permanent_lifetime: float = DEFAULT_PERMANENT_LIFETIME
@@ -111,12 +115,19 @@ class Session(MutableMapping[str, Any]):
             raise TypeError(f"session keys must be strings (JSON objects), not {key!r}")
         if key == RESERVED_KEY:
             raise KeyError("'cookie' is reserved: use session.cookie for the cookie settings")
-        self._contents()[key] = value
+        self._writable()[key] = value
         self.writes += 1
 
     def __delitem__(self, key: str) -> None:
-        del self._contents()[key]
+        del self._writable()[key]
         self.writes += 1
+
+    def _writable(self) -> dict[str, Any]:
+        data = self._contents()
+        if self.copy_on_write:
+            data = self._data = dict(data)
+            self.copy_on_write = False
+        return data
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._contents())
