@@ -256,24 +256,36 @@ def machine() -> str:
     )
 
 
-def print_timings(cases: list[Case], repeats: int) -> dict[tuple[str, str], float]:
-    medians = {(c.variant.label, c.mode): c.median_us for c in cases}
-    bare = {mode: medians[(cases[0].variant.label, mode)] for mode in MODES}
+class Timings:
+    """The measured cases by (label, mode): median µs, and ratios paired by round.
+
+    A ratio is the median over rounds of the two cases' quotient within the same round.
+    This machine has slow spells that last longer than a round; pairing cancels them,
+    where a quotient of two medians taken from different spells would not.
+    """
+
+    def __init__(self, cases: list[Case]) -> None:
+        self.cases = {(c.variant.label, c.mode): c for c in cases}
+
+    def us(self, label: str, mode: str) -> float:
+        return self.cases[(label, mode)].median_us
+
+    def ratio(self, label: str, over: str, mode: str) -> float:
+        ours, theirs = self.cases[(label, mode)].samples, self.cases[(over, mode)].samples
+        return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
+
+
+def print_timings(cases: list[Case], repeats: int) -> Timings:
+    timings = Timings(cases)
     print(f"\n## Time per request (median of {repeats} interleaved rounds)\n")
     print("| variant | modifying µs | × bare | read-only µs | × bare |")
     print("|---|---:|---:|---:|---:|")
-    seen = []
-    for case in cases:
-        if case.variant.label in seen:
-            continue
-        seen.append(case.variant.label)
-        label = case.variant.label
+    for label in dict.fromkeys(case.variant.label for case in cases):
         cells = []
         for mode in MODES:
-            us = medians[(label, mode)]
-            cells += [f"{us:.1f}", f"{us / bare[mode]:.2f}x"]
+            cells += [f"{timings.us(label, mode):.1f}", f"{timings.ratio(label, BARE, mode):.2f}x"]
         print(f"| {label} | " + " | ".join(cells) + " |")
-    return medians
+    return timings
 
 
 def print_commands(name: str, rows: list) -> list[tuple[str, bool]]:
@@ -345,11 +357,11 @@ def main() -> int:
     started = time.perf_counter()
     cases = build_cases(variants(fake, real), args.batch)
     measure(cases, repeats)
-    medians = print_timings(cases, repeats)
+    timings = print_timings(cases, repeats)
 
-    targets = timing_targets(medians, ["fakeredis"] + (["real Redis"] if real is not None else []))
+    targets = timing_targets(timings, ["fakeredis"] + (["real Redis"] if real is not None else []))
     costs = [
-        f"{MODE_NAMES[mode]} {medians[(SUBSCRIBED, mode)] - medians[(MEMORY, mode)]:+.1f} µs"
+        f"{MODE_NAMES[mode]} {timings.us(SUBSCRIBED, mode) - timings.us(MEMORY, mode):+.1f} µs"
         for mode in MODES
     ]
     print(
@@ -374,14 +386,13 @@ def main() -> int:
     return 0
 
 
-def timing_targets(medians: dict[tuple[str, str], float], redises: list[str]) -> list:
+def timing_targets(timings: Timings, redises: list[str]) -> list:
     """Each time target, with what the floor layer reaches on the same measure: a target
     below the floor is out of reach for any layer doing the same work."""
     targets = []
     for mode in MODES:
-        bare = medians[(BARE, mode)]
-        ratio = medians[(MEMORY, mode)] / bare
-        floor = medians[(f"{FLOOR}, in-process dict", mode)] / bare
+        ratio = timings.ratio(MEMORY, BARE, mode)
+        floor = timings.ratio(f"{FLOOR}, in-process dict", BARE, mode)
         text = (
             f"sessionlib+MemoryStore <= 2.0x bare ({MODE_NAMES[mode]}: {ratio:.2f}x; "
             f"floor {floor:.2f}x)"
@@ -389,9 +400,9 @@ def timing_targets(medians: dict[tuple[str, str], float], redises: list[str]) ->
         targets.append((text, ratio <= 2.0))
     for name in redises:
         for mode in MODES:
-            theirs = medians[(f"Flask-Session, {name}", mode)]
-            ratio = medians[(f"sessionlib, RedisStore + {name}", mode)] / theirs
-            floor = medians[(f"{FLOOR}, {name}", mode)] / theirs
+            theirs = f"Flask-Session, {name}"
+            ratio = timings.ratio(f"sessionlib, RedisStore + {name}", theirs, mode)
+            floor = timings.ratio(f"{FLOOR}, {name}", theirs, mode)
             text = (
                 f"sessionlib+RedisStore <= 0.6x Flask-Session on {name} "
                 f"({MODE_NAMES[mode]}: {ratio:.2f}x; floor {floor:.2f}x)"
