@@ -249,7 +249,7 @@ class Exchange:
             cookie = _stored_cookie(sid, data, engine.fixed_expiry)
             if cookie is None:
                 self.rejected = "corrupt"
-            elif cookie.expired and not engine.store.touches_on_get:
+            elif not engine.store.touches_on_get and cookie.expired:
                 self.rejected = "expired"
             elif self._inflated(session, sid, data, cookie):
                 self._emit_loaded(sid, found=True)
@@ -385,7 +385,7 @@ class Exchange:
         """express's ``shouldSetCookie``, plus: a new session saved by hand gets its cookie."""
         if sid != self.cookie_id:
             return self.engine.save_uninitialized or modified or self.saved_id == sid
-        return self.engine.rolling or (modified and cookie.expires is not None)
+        return self.engine.rolling or (modified and cookie.expires_at is not None)
 
     def _ttl_is_fresh(self, cookie: SessionCookie) -> bool:
         """True when the load already extended the store's TTL to what a touch would set."""
@@ -606,14 +606,15 @@ def _stored_cookie(sid: str, data: Any, fixed_expiry: bool) -> SessionCookie | N
     entry is not a session this library can use: not an object, no ``cookie`` object, or
     a cookie that does not parse (values out of range included).
     """
-    if not isinstance(data, dict) or not isinstance(data.get("cookie"), dict):
+    cookie_json = data.get("cookie") if isinstance(data, dict) else None
+    if not isinstance(cookie_json, dict):
         log.warning(
             "session %s in the store has no cookie object; starting a new one",
             signals.short_id(sid),
         )
         return None
     try:
-        cookie = SessionCookie.from_json(data["cookie"], fixed_expiry=fixed_expiry)
+        cookie = SessionCookie.from_json(cookie_json, fixed_expiry=fixed_expiry)
     except (TypeError, ValueError, OverflowError, OSError) as error:
         log.warning(
             "session %s in the store is malformed (%s); starting a new one",

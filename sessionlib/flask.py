@@ -44,9 +44,11 @@ class EngineSessionInterface(SessionInterface):
         self.engine = engine
 
     def open_session(self, app: Flask, request: Request) -> Session | None:
-        session = self.engine.open(
+        engine = self.engine
+        session = engine.open(
             self._cookie_values(request),
-            request.script_root + request.path,
+            # every URL is under "/": only a narrower cookie path needs the request's
+            "/" if engine.cookie_options.path == "/" else request.script_root + request.path,
             request.is_secure,
         )
         if session is not None:
@@ -64,7 +66,8 @@ class EngineSessionInterface(SessionInterface):
         name = self.engine.name
         if not header or name not in header:
             return []
-        return parse_cookie(header).getlist(name)
+        # cls=list: the (name, value) pairs as parsed, without building a MultiDict
+        return [value for key, value in parse_cookie(header, cls=list) if key == name]
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
         if not isinstance(session, Session):
@@ -75,11 +78,12 @@ class EngineSessionInterface(SessionInterface):
             _replace_with_error_response(app, error, response)
             return
         if session.accessed:
-            vary = response.headers.get("Vary")
-            if vary is None:
-                response.headers["Vary"] = "Cookie"  # the common case, without parsing
-            else:
+            # getlist scans the headers; get() and `in` raise and catch a KeyError inside
+            # werkzeug when the header is missing, which is the common case here
+            if response.headers.getlist("Vary"):
                 response.vary.add("Cookie")
+            else:
+                response.headers.add("Vary", "Cookie")
         if header is not None:
             response.headers.add("Set-Cookie", header)
 

@@ -162,14 +162,14 @@ class Session(MutableMapping[str, Any]):
     @property
     def permanent(self) -> bool:
         """True when the cookie outlives the browser session (it has an expiry)."""
-        return self.cookie.expires is not None
+        return self.cookie.expires_at is not None
 
     @permanent.setter
     def permanent(self, value: bool) -> None:
         # Flask's idiom: True gives a browser-session cookie an expiry, False removes it.
-        if value and self.cookie.expires is None:
+        if value and self.cookie.expires_at is None:
             self.cookie.max_age = self.permanent_lifetime
-        elif not value and self.cookie.expires is not None:
+        elif not value and self.cookie.expires_at is not None:
             self.cookie.max_age = None
 
     @property

@@ -7,6 +7,7 @@ padding stripped, so a cookie signed here verifies in Node and the other way rou
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 from collections.abc import Sequence
 
@@ -62,7 +63,7 @@ class Signer:
     def _signature(self, mac: hmac.HMAC, value: str) -> bytes:
         mac = mac.copy()
         mac.update(value.encode("utf-8", "surrogatepass"))
-        return base64.b64encode(mac.digest()).rstrip(b"=")
+        return binascii.b2a_base64(mac.digest(), newline=False).rstrip(b"=")
 
     def sign(self, value: str) -> str:
         """``sign(value, secrets[0])``."""

@@ -14,7 +14,14 @@ from urllib.parse import quote, unquote
 import fakeredis
 import pytest
 import requests
-from flask import Flask, flash, get_flashed_messages, got_request_exception, jsonify, redirect
+from flask import (
+    Flask,
+    flash,
+    get_flashed_messages,
+    got_request_exception,
+    jsonify,
+    redirect,
+)
 from support import (
     SECRET,
     CountingStore,
@@ -161,6 +168,20 @@ def test_vary_cookie_is_sent_when_the_session_was_used(serve):
     jar = requests.Session()
     for path in ("/read", "/count", "/read"):
         assert "Cookie" in jar.get(server.url + path).headers.get("Vary", ""), path
+
+
+@pytest.mark.lesson1
+def test_vary_cookie_joins_a_vary_the_view_set(serve):
+    app = make_app()
+
+    @app.get("/negotiated")
+    def negotiated():
+        response = jsonify(n=session.get("n", 0))
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+
+    vary = requests.get(serve(app).url + "/negotiated").headers["Vary"]
+    assert [v.strip() for v in vary.split(",")] == ["Accept-Encoding", "Cookie"]
 
 
 @pytest.mark.lesson1

@@ -40,7 +40,8 @@ class MemoryStore(Store):
     def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
         now = time.time()
         with self._lock:
-            self._prune(now)
+            if self._expiry_heap and self._expiry_heap[0][0] <= now:
+                self._prune(now)
             entry = self._sessions.get(sid)
             if entry is None:
                 return None
