@@ -208,28 +208,36 @@ class Exchange:
             sid, reason = self._verify(raw)
             if sid is not None:
                 self.cookie_id, self.rejected = sid, None
-                if reason == "reusable":
+                if reason == "current":
                     self.cookie_raw = raw
                 return
             self.rejected = self.rejected or reason
 
     def _verify(self, raw: str) -> tuple[str | None, str]:
         """The id inside a cookie value, or None and why it was refused. An accepted value
-        signed with the current secret and encoded as we encode is "reusable": it is what
-        we would send, so re-sending it costs no HMAC."""
-        canonical = _ENCODED_SIGNED_ID.fullmatch(raw) is not None
-        try:
-            value = _fast_decode(raw) if canonical else _decode_cookie_value(raw)
-        except UnicodeDecodeError:
-            return None, "unsigned"
+        signed with the current secret is "current": if it is also encoded as we encode
+        (``_reusable``), re-sending it costs no HMAC."""
+        value = _fast_decode(raw)
+        if "%" in value:  # escapes other than the three a signed id needs: decode in full
+            try:
+                value = _decode_cookie_value(raw)
+            except UnicodeDecodeError:
+                return None, "unsigned"
         if not value.startswith(_COOKIE_PREFIX):
             return None, "unsigned"
         sid, current = self.engine.signer.unsign(value[len(_COOKIE_PREFIX) :])
         if sid is None:
             return None, "bad_signature"
-        if not canonical and not valid_id(sid):  # the canonical pattern checked it already
+        if not valid_id(sid):
             return None, "invalid_id"
-        return sid, "reusable" if current and canonical else ""
+        return sid, "current" if current else ""
+
+    def _reusable(self, sid: str) -> str | None:
+        """The browser's cookie value, when it is exactly what ``cookie_value(sid)`` gives."""
+        raw = self.cookie_raw
+        if sid != self.cookie_id or raw is None or not _ENCODED_SIGNED_ID.fullmatch(raw):
+            return None
+        return raw
 
     # -- Lifecycle: what the Session asks of us -----------------------------------------
     def load(self, session: Session) -> None:
@@ -346,8 +354,7 @@ class Exchange:
         if self._should_set_cookie(sid, modified, cookie):
             if cookie.secure and not self.is_secure:
                 return None  # a Secure cookie only goes out over HTTPS, as in express
-            reuse = sid == self.cookie_id and self.cookie_raw is not None
-            value = self.cookie_raw if reuse else engine.cookie_value(sid)
+            value = self._reusable(sid) or engine.cookie_value(sid)
             header = cookie.header(engine.name, value)
             if signals.cookie_set.receivers:
                 signals.cookie_set.send(
@@ -597,7 +604,8 @@ def _decode_cookie_value(raw: str) -> str:
 
 
 def _fast_decode(raw: str) -> str:
-    """``_decode_cookie_value`` for a value in exactly the encoding ``cookie_value`` writes."""
+    """Undo the three escapes ``cookie_value`` writes. When no ``%`` is left afterwards,
+    every escape in ``raw`` was one of them, and this equals ``_decode_cookie_value``."""
     return raw.replace("%3A", ":", 1).replace("%2B", "+").replace("%2F", "/")
 
 

@@ -386,6 +386,59 @@ def test_a_valid_cookie_after_bad_ones_of_the_same_name_is_used() -> None:
     assert store.keys == [body.partition("|")[0]]  # only the good one was looked up
 
 
+# -- other spellings of a valid cookie ---------------------------------------------------
+def _engine_with_session() -> tuple[sessionlib.SessionEngine, str, str]:
+    """An engine with a stored session; its id and its cookie value as the engine sends it."""
+    engine = sessionlib.SessionEngine(
+        secret=["new secret", "old secret"], store=sessionlib.MemoryStore(), cookie={"max_age": 60}
+    )
+    session = engine.open([], "/", False)
+    session["n"] = 1
+    header = engine.finish(session)
+    assert header is not None
+    return engine, session.id, header.split(";", 1)[0].partition("=")[2]
+
+
+def _resent(engine: sessionlib.SessionEngine, raw: str) -> str:
+    """Send ``raw`` on a modifying request; the cookie value the response sets."""
+    session = engine.open([raw], "/", False)
+    session["n"] += 1
+    header = engine.finish(session)
+    assert header is not None
+    return header.split(";", 1)[0].partition("=")[2]
+
+
+def test_the_cookie_as_sent_is_sent_back_unchanged() -> None:
+    engine, _, value = _engine_with_session()
+    assert _resent(engine, value) == value
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        pytest.param(
+            lambda v: v.replace("%3A", ":").replace("%2B", "+").replace("%2F", "/"), id="unescaped"
+        ),
+        pytest.param(lambda v: v.replace("%3A", "%3a").replace("%2B", "%2b"), id="lower-case"),
+        pytest.param(lambda v: v.replace("s%3A", "%73%3A"), id="needless-escape"),
+    ],
+)
+def test_another_spelling_of_a_valid_cookie_is_accepted_and_answered_canonically(respell):
+    engine, sid, value = _engine_with_session()
+    raw = respell(value)
+    assert raw != value
+    opened = engine.open([raw], "/", False)
+    assert opened.id == sid and opened["n"] == 1
+    assert _resent(engine, raw) == value == engine.cookie_value(sid)
+
+
+def test_a_cookie_signed_with_an_old_secret_is_answered_with_the_new_signature() -> None:
+    engine, sid, value = _engine_with_session()
+    old = sessionlib.SessionEngine(secret="old secret").cookie_value(sid)
+    assert old != value
+    assert _resent(engine, old) == value
+
+
 # -- 5. corrupt stored data -----------------------------------------------------------
 CORRUPT_VALUES: list[bytes] = [
     b"not json",
