@@ -359,6 +359,7 @@ def iso_utc(timestamp: float) -> str:
 
 @lru_cache(maxsize=16)
 def _iso_second(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` for a whole Unix second, in UTC."""
     return datetime.fromtimestamp(second, tz=timezone.utc).replace(tzinfo=None).isoformat()
 
 

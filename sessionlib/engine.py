@@ -196,7 +196,7 @@ class Exchange:
         self.forced = False  # ``session.modified = True``: write even if nothing changed
         self.loaded_empty = True  # the session had no data when loaded (for unset="destroy")
         self.loaded_values: dict[str, str] | None = None  # key -> JSON as loaded (for merge)
-        # (writes, lifetime, copy of the data) of a session loaded without lists or
+        # (writes, lifetime, the data dict as loaded) of a session without lists or
         # objects: until something is assigned or deleted, it cannot have changed.
         self.snapshot: tuple[int, float | None, dict[str, Any]] | None = None
         self.loaded_digest: bytes | None = None  # the snapshot's digest, once needed

@@ -81,8 +81,9 @@ class Session(MutableMapping[str, Any]):
         self._cookie: SessionCookie | None = None
         self.accessed = False
         self.writes = 0  # assignments and deletions so far (a changed flat session has some)
-        # The data dict is shared with the lifecycle's record of what was loaded: the
-        # first assignment or deletion works on a copy, so that record stays as it was.
+        # True while the data dict is shared with the lifecycle's record of what was
+        # loaded: the first assignment or deletion then works on a copy, so that record
+        # stays as it was.
         self.copy_on_write = False
         #: Seconds ``permanent = True`` gives a cookie that has no max age (Flask's
         #: ``PERMANENT_SESSION_LIFETIME``; the Flask adapter sets it from the app's config).
