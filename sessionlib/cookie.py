@@ -23,7 +23,6 @@ __all__ = ["CookieOptions", "SessionCookie", "clearing_header", "iso_utc", "path
 Secure = bool | Literal["auto"]
 _SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _PRIORITIES = {"low": "Low", "medium": "Medium", "high": "High"}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Bounds on stored values, so a hostile or broken entry fails on load, not mid-request.
 _LONGEST_MS = 1e13  # about 317 years
 _LATEST = 253402300799.0  # 9999-12-31T23:59:59Z, the last date ISO-8601 text can hold
@@ -283,18 +282,18 @@ class SessionCookie:
 
 
 def clearing_header(name: str, cookie: SessionCookie) -> str:
-    """A Set-Cookie header that makes the browser drop the session cookie at once."""
-    return dump_cookie(
-        name,
-        "",
-        max_age=0,
-        expires=_EPOCH,
-        path=cookie.path,
-        domain=cookie.domain,
-        secure=cookie.secure,
-        httponly=cookie.http_only,
-        samesite=cookie.same_site,
-        partitioned=cookie.partitioned,
+    """A Set-Cookie header that makes the browser drop the session cookie at once: an
+    empty value, ``Max-Age=0`` and an expiry at the epoch, on the cookie's path and domain."""
+    return _name_text(name) + _attribute_text(
+        0,
+        0,
+        cookie.path,
+        cookie.domain,
+        cookie.secure,
+        cookie.http_only,
+        cookie.same_site,
+        cookie.partitioned,
+        None,
     )
 
 

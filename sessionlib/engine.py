@@ -372,15 +372,13 @@ class Exchange:
         return (
             self.forced
             or self.original_id != session._id
-            or not (digest == self.original_hash or self._same(session, digest, self.original_hash))
+            or not self._same(session, digest, self.original_hash)
         )
 
     def _save_reason(self, session: Session, digest: bytes, modified: bool) -> str | None:
         """Why the store must be written now, or None (express's ``shouldSave``)."""
         sid = session._id
-        if self.saved_id == sid and (
-            digest == self.saved_hash or self._same(session, digest, self.saved_hash)
-        ):
+        if self.saved_id == sid and self._same(session, digest, self.saved_hash):
             return None  # the store already holds exactly this
         if sid != self.cookie_id and self.saved_hash is None and not self.engine.save_uninitialized:
             return "modified" if modified else None

@@ -348,3 +348,29 @@ def test_iso_utc_is_what_datetime_writes(timestamp):
     moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
     expected = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     assert iso_utc(timestamp) == expected
+
+
+@pytest.mark.lesson1
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"path": "/admin", "domain": "example.test"},
+        {"secure": True, "same_site": "None", "partitioned": True},
+    ],
+)
+def test_clearing_header_is_what_dump_cookie_writes(options):
+    cookie = new_cookie(**options)
+    expected = dump_cookie(
+        "sid",
+        "",
+        max_age=0,
+        expires=datetime(1970, 1, 1, tzinfo=timezone.utc),
+        path=cookie.path,
+        domain=cookie.domain,
+        secure=cookie.secure,
+        httponly=cookie.http_only,
+        samesite=cookie.same_site,
+        partitioned=cookie.partitioned,
+    )
+    assert clearing_header("sid", cookie) == expected

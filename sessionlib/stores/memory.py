@@ -40,8 +40,7 @@ class MemoryStore(Store):
     def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
         now = time.time()
         with self._lock:
-            if self._expiry_heap and self._expiry_heap[0][0] <= now:
-                self._prune(now)
+            self._prune(now)
             entry = self._sessions.get(sid)
             if entry is None:
                 return None
