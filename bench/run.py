@@ -428,7 +428,7 @@ def memory_section(count: int) -> list[tuple[str, bool]]:
     memstore.fill(small, 10_000)
     rows = memstore.prune_cost(10_000, (1_000,), store=small)
     rows += memstore.prune_cost(count, (1_000, 10_000), store=store)
-    print("\n| held | expired | prune() ms | µs per expired session |")
+    print("\n| held | expired | pruning ms | µs per expired session |")
     print("|---:|---:|---:|---:|")
     for row in rows:
         print(

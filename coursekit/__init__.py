@@ -8,6 +8,7 @@ from .backends import redis_client, redis_kind
 from .checks import check
 from .diagrams import Mermaid, show_mermaid
 from .links import browser_url, server_link
+from .live import LiveServer
 from .recorder import Recorder
 from .source import show_source
 from .stores import short, store_table
@@ -15,6 +16,7 @@ from .table import Table, shorten
 from .wire import exchange_table, jar_table
 
 __all__ = [
+    "LiveServer",
     "Recorder",
     "Mermaid",
     "Table",

@@ -10,7 +10,7 @@ from IPython.display import HTML
 __all__ = ["browser_url", "server_link"]
 
 
-def browser_url(server, path: str = "/") -> str:  # noqa: ANN001 (a sessionlib.LiveServer)
+def browser_url(server, path: str = "/") -> str:  # noqa: ANN001 (a coursekit.LiveServer)
     """The URL a learner's browser can open for ``server`` (proxied inside JupyterHub)."""
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
     if prefix:

@@ -179,9 +179,10 @@ class Recorder:
                 "get": f"GET {key}",
                 "get_and_touch": f"GETEX {key}{ttl_text}",
                 "set": f"SET {key} …{ttl_text}",
+                "replace": f"SET {key} …{ttl_text} XX",
                 "touch": f"EXPIRE {key} {'' if ttl is None else round(ttl)}".rstrip(),
                 "destroy": f"DEL {key}",
-                "merge": f"WATCH {key}, GET, MULTI, SET …{ttl_text}, EXEC",
+                "merge": f"WATCH {key}, GET, MULTI, SET …{ttl_text} XX, EXEC",
             }.get(operation, f"{operation} {key}")
         return f"{operation}({key})"
 

@@ -2,7 +2,7 @@
 
 It shows the session's security habits in one place:
 
-- ``/login`` calls ``session.regenerate()`` before it stores the user, so an id an
+- ``/login`` calls ``session.rotate()`` before it stores the user, so an id an
   attacker planted before login (session fixation) is dead afterwards;
 - ``/logout`` calls ``session.destroy()``: the session is gone from the store and the
   response expires the cookie;
@@ -63,7 +63,7 @@ def create_app(store: sessionlib.Store | None = None, **options: Any) -> Flask:
         expected = USERS.get(username)
         if expected is None or not hmac.compare_digest(expected, password):
             abort(401)
-        session.regenerate()  # a new id: whatever id the browser had before is dead
+        session.rotate()  # a new id, the cart kept: whatever id the browser had before is dead
         session["user"] = username
         return jsonify(user=username)
 

@@ -4,17 +4,17 @@ Cookies and Redis entries use express-session's and connect-redis's formats, so 
 app and an Express app with the same secret and Redis can share sessions.
 """
 
-from .cookie import CookieOptions, SessionCookie
+from . import signals
 from .engine import SessionEngine
-from .errors import StoreUnavailable
 from .flask import SessionManager
-from .live import LiveServer
-from .session import Session, SessionTooLarge
+from .lifecycle import SessionTooLarge
+from .session import Session
 from .signing import sign, unsign
-from .stores import MemoryStore, RedisStore, Store
+from .stores import MemoryStore, RedisStore, Store, StoreUnavailable
 
 __all__ = [
     "SessionManager",
+    "SessionEngine",
     "Session",
     "Store",
     "MemoryStore",
@@ -23,9 +23,6 @@ __all__ = [
     "SessionTooLarge",
     "sign",
     "unsign",
-    "LiveServer",
-    "SessionEngine",
-    "SessionCookie",
-    "CookieOptions",
+    "signals",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,58 +1,48 @@
-"""Signals announcing each step of a session's life, through blinker as ``flask.signals`` does.
+"""Signals for each step of a session's life, through blinker, as ``flask.signals``.
 
-Every signal is sent with the ``SessionEngine`` as sender and plain keyword data a handler
-can log. Ids are shortened to their first eight characters (an id is a bearer token) and
-the session's contents are never included. With no receivers nothing is even built.
+The sender is the ``SessionEngine``; the keyword data is plain and safe to log: ids are
+cut short (an id is a bearer token) and the session's contents are never included.
 """
 
 from __future__ import annotations
 
-from blinker import Namespace
+from typing import Any
 
-__all__ = [
-    "session_loaded",
-    "session_created",
-    "session_saved",
-    "session_touched",
-    "session_regenerated",
-    "session_destroyed",
-    "cookie_set",
-    "cookie_cleared",
-    "store_called",
-    "short_id",
-]
+from blinker import Namespace, Signal
 
 _signals = Namespace()
 
-#: A request's cookie was looked at. ``sid``, ``found`` (bool) and ``rejected``: None, or
-#: why the cookie was refused: "unsigned", "bad_signature", "invalid_id", "unknown_id"
-#: (not in the store: stores forget expired sessions too), "expired" or "corrupt".
+#: A session was looked up: ``sid``, ``found``, ``rejected`` (None, or why no stored
+#: session came of the cookie: "unsigned", "bad_signature", "invalid_id", "unknown_id",
+#: "corrupt" or "absolute_timeout").
 session_loaded = _signals.signal("session-loaded")
-#: A new session was generated. ``sid`` and ``reason``: "no_cookie", "rejected",
-#: "regenerated" or "destroyed".
+#: A new session: ``sid``, ``reason`` ("no_cookie", "rejected", "regenerated", "destroyed").
 session_created = _signals.signal("session-created")
-#: The session was written to the store. ``sid`` and ``reason``: "modified", "resave",
-#: "save_uninitialized" or "manual".
+#: Written to the store: ``sid``, ``reason`` ("modified", "resave", "save_uninitialized", "manual").
 session_saved = _signals.signal("session-saved")
-#: An unmodified session's expiry was extended in the store. ``sid``, ``expires``.
+#: An unchanged session's expiry was moved in the store: ``sid``, ``expires``.
 session_touched = _signals.signal("session-touched")
-#: ``regenerate()``: ``old_sid``, ``sid``.
+#: ``regenerate()`` or ``rotate()``: ``old_sid``, ``sid``, ``kept_data``.
 session_regenerated = _signals.signal("session-regenerated")
 #: ``destroy()`` or ``unset="destroy"``: ``sid``, ``reason`` ("destroy" or "unset").
 session_destroyed = _signals.signal("session-destroyed")
-#: A Set-Cookie header went out: ``name``, ``sid``, ``attributes`` (dict), ``header``.
+#: Nothing was written: another request destroyed or rotated the session first. ``sid``.
+session_interrupted = _signals.signal("session-interrupted")
+#: A Set-Cookie header carries the session: ``name``, ``sid``, ``attributes``.
 cookie_set = _signals.signal("cookie-set")
-#: A Set-Cookie header that deletes the cookie went out: ``name``, ``header``.
+#: A Set-Cookie header deletes the cookie: ``name``.
 cookie_cleared = _signals.signal("cookie-cleared")
-#: A store method ran: ``operation`` ("get", "get_and_touch", "set", "merge", "touch",
-#: "destroy"),
-#: ``store`` (class name), ``key``, ``ttl`` (seconds or None), ``found`` (for reads),
-#: ``error`` (the exception's text, or None), ``duration`` (seconds).
+#: A store method ran: ``operation``, ``store``, ``key``, ``ttl``, ``found``, ``error``,
+#: ``duration``.
 store_called = _signals.signal("store-called")
 
 
-def short_id(sid: str | None) -> str | None:
-    """The first eight characters of an id: enough to follow it, not enough to use it."""
-    if sid is None or len(sid) <= 8:
-        return sid
-    return sid[:8] + "…"
+def emit(signal: Signal, sender: Any, **data: Any) -> None:
+    """Send ``signal`` only when someone listens: without receivers nothing is built."""
+    if signal.receivers:
+        signal.send(sender, **data)
+
+
+def short_id(sid: str | None) -> str:
+    """Enough of an id to follow it, never enough to use it: a quarter, at most 8 characters."""
+    return "" if sid is None else sid[: min(8, len(sid) // 4)] + "…"

@@ -13,6 +13,7 @@ import pytest
 import redis
 from flask import Flask
 
+import coursekit
 import sessionlib
 
 REDIS_URL = os.environ.get("REDIS_URL")
@@ -66,12 +67,12 @@ def every_store(request: pytest.FixtureRequest) -> sessionlib.Store:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Flask], sessionlib.LiveServer]]:
+def serve() -> Iterator[Callable[[Flask], coursekit.LiveServer]]:
     """Start a ``LiveServer`` for an app; every server started is stopped after the test."""
-    started: list[sessionlib.LiveServer] = []
+    started: list[coursekit.LiveServer] = []
 
-    def start(app: Flask) -> sessionlib.LiveServer:
-        server = sessionlib.LiveServer(app).start()
+    def start(app: Flask) -> coursekit.LiveServer:
+        server = coursekit.LiveServer(app).start()
         started.append(server)
         return server
 

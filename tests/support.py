@@ -51,6 +51,14 @@ class CountingStore(sessionlib.MemoryStore):
         self._called("set", sid)
         return super().set(sid, data)
 
+    def replace(self, sid, data):
+        self._called("replace", sid)
+        return super().replace(sid, data)
+
+    def merge(self, sid, data, changed, removed):
+        self._called("merge", sid)
+        return super().merge(sid, data, changed, removed)
+
     def touch(self, sid, data):
         self._called("touch", sid)
         return super().touch(sid, data)
@@ -65,7 +73,8 @@ class CountingStore(sessionlib.MemoryStore):
 
     @property
     def writes(self) -> int:
-        return self.calls["set"]
+        """Writes of every kind: new sessions (set), stored ones (replace, merge)."""
+        return self.calls["set"] + self.calls["replace"] + self.calls["merge"]
 
 
 # -- an app --------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_the_server_link_reaches_the_live_server_through_jupyter_server_proxy(
     with log.open("w") as out:
         jupyter = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        with sessionlib.LiveServer(app) as live:
+        with coursekit.LiveServer(app) as live:
             monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", prefix)
             path = coursekit.browser_url(live, "/count")
             assert path == f"{prefix}proxy/{live.port}/count"

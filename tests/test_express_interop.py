@@ -29,7 +29,7 @@ import redis
 import requests
 from support import id_in
 
-import sessionlib
+import coursekit
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPRESS_DIR = ROOT / "interop" / "express"
@@ -149,7 +149,7 @@ def _url_for(client: redis.Redis) -> str:
 class Pair:
     """The two apps, sharing secret, cookie name, Redis database and prefix; one jar."""
 
-    def __init__(self, express: ExpressServer, flask: sessionlib.LiveServer, client: redis.Redis):
+    def __init__(self, express: ExpressServer, flask: coursekit.LiveServer, client: redis.Redis):
         self.express = express
         self.flask = flask
         self.redis = client
@@ -212,7 +212,7 @@ def express_server(
 def pair(
     express_server: Callable[[dict[str, str]], ExpressServer],
     real_redis: redis.Redis,
-    serve: Callable[..., sessionlib.LiveServer],
+    serve: Callable[..., coursekit.LiveServer],
 ) -> Iterator[Callable[..., Pair]]:
     """Start both apps with the same options: ``pair(max_age=seconds, rolling=bool)``."""
     started: list[Pair] = []

@@ -36,6 +36,7 @@ from support import (
     with_cookie,
 )
 
+import coursekit
 import sessionlib
 
 
@@ -60,14 +61,14 @@ def make_app(store: sessionlib.Store | None = None, **options: Any) -> Flask:
 
 @pytest.mark.lesson0
 def test_live_server_serves_the_app_on_a_loopback_url():
-    with sessionlib.LiveServer(make_app()) as server:
+    with coursekit.LiveServer(make_app()) as server:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.url)
         assert requests.get(server.url + "/").text == "this route never uses the session"
 
 
 @pytest.mark.lesson0
 def test_leaving_the_with_block_stops_the_server():
-    with sessionlib.LiveServer(make_app()) as server:
+    with coursekit.LiveServer(make_app()) as server:
         url = server.url
     assert not server.running
     with pytest.raises(requests.ConnectionError):
@@ -76,18 +77,18 @@ def test_leaving_the_with_block_stops_the_server():
 
 @pytest.mark.lesson0
 def test_stop_frees_the_port_for_a_new_server():
-    first = sessionlib.LiveServer(make_app()).start()
+    first = coursekit.LiveServer(make_app()).start()
     port = first.port
     first.stop()
     first.stop()  # a second stop is harmless
-    with sessionlib.LiveServer(make_app(), port=port) as again:
+    with coursekit.LiveServer(make_app(), port=port) as again:
         assert again.port == port
         assert requests.get(again.url + "/count").text == "1"
 
 
 @pytest.mark.lesson0
 def test_url_of_a_server_not_started_is_a_clear_error():
-    server = sessionlib.LiveServer(make_app())
+    server = coursekit.LiveServer(make_app())
     with pytest.raises(RuntimeError, match="start"):
         server.url  # noqa: B018
 
@@ -102,9 +103,9 @@ def test_two_servers_run_side_by_side(serve):
 @pytest.mark.lesson0
 def test_named_server_replaces_the_previous_server_with_that_name():
     # What re-running a notebook cell does: same name, a new app.
-    first = sessionlib.LiveServer(make_app(), name="shop").start()
+    first = coursekit.LiveServer(make_app(), name="shop").start()
     first_url = first.url
-    servers = [first] + [sessionlib.LiveServer(make_app(), name="shop").start() for _ in range(2)]
+    servers = [first] + [coursekit.LiveServer(make_app(), name="shop").start() for _ in range(2)]
     try:
         assert [s.running for s in servers] == [False, False, True]
         with pytest.raises(requests.ConnectionError):
@@ -217,7 +218,7 @@ def test_flash_message_survives_a_redirect_and_is_shown_once(serve):
 # -- hostile and broken cookies ------------------------------------------------------------
 
 
-def legit_session(server: sessionlib.LiveServer, store: CountingStore) -> tuple[str, str]:
+def legit_session(server: coursekit.LiveServer, store: CountingStore) -> tuple[str, str]:
     """Create a real session; return its cookie value and id; reset the call counts."""
     response = requests.get(server.url + "/count")
     value = cookie_value(the_set_cookie(response))
@@ -440,7 +441,7 @@ def test_store_failing_at_save_time_leaves_the_stored_session_as_it_was(serve):
             raise sessionlib.StoreUnavailable("write failed (simulated)")
         return original_set(sid, data)
 
-    store.set = failing_set
+    store.set = store.replace = failing_set
     assert jar.get(server.url + "/count").status_code == 503
     (after,) = store.all().values()
     assert after["n"] == before["n"] == 1

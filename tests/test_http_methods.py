@@ -23,6 +23,7 @@ from support import (
     the_set_cookie,
 )
 
+import coursekit
 import sessionlib
 
 
@@ -148,7 +149,7 @@ def store() -> CountingStore:
 
 
 @pytest.fixture
-def server(serve, store) -> sessionlib.LiveServer:
+def server(serve, store) -> coursekit.LiveServer:
     return serve(make_app(store, cookie={"max_age": 60}))
 
 

@@ -15,6 +15,7 @@ from flask import Flask, session
 from support import express_cookie, id_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import coursekit
 import sessionlib
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +41,12 @@ def store(any_store: sessionlib.Store) -> sessionlib.Store:
 
 
 @pytest.fixture
-def server(store: sessionlib.Store, serve: Any) -> sessionlib.LiveServer:
+def server(store: sessionlib.Store, serve: Any) -> coursekit.LiveServer:
     return serve(create_app(store, secret=SECRET))
 
 
 def test_login_regenerates_so_the_pre_login_id_is_dead(
-    store: sessionlib.Store, server: sessionlib.LiveServer
+    store: sessionlib.Store, server: coursekit.LiveServer
 ) -> None:
     victim = requests.Session()
     victim.post(server.url + "/counter")  # a session exists before login
@@ -64,7 +65,7 @@ def test_login_regenerates_so_the_pre_login_id_is_dead(
     assert attacker.get(server.url + "/").json() == {"user": None}
 
 
-def test_failed_login_keeps_no_user(server: sessionlib.LiveServer) -> None:
+def test_failed_login_keeps_no_user(server: coursekit.LiveServer) -> None:
     http = requests.Session()
     response = http.post(server.url + "/login", data={"username": "alice", "password": "x"})
     assert response.status_code == 401
@@ -72,7 +73,7 @@ def test_failed_login_keeps_no_user(server: sessionlib.LiveServer) -> None:
 
 
 def test_logout_kills_the_id_server_side_and_expires_the_cookie(
-    store: sessionlib.Store, server: sessionlib.LiveServer
+    store: sessionlib.Store, server: coursekit.LiveServer
 ) -> None:
     http = requests.Session()
     http.post(server.url + "/login", data=ALICE)
@@ -172,7 +173,7 @@ def test_a_pickle_in_redis_is_treated_as_corrupt_and_never_unpickled(
     assert response.json == {"user": None}
     assert not marker.exists()  # never unpickled
     assert any(
-        r.name == "sessionlib" and "not valid JSON" in r.getMessage() for r in caplog.records
+        r.name == "sessionlib" and "not a JSON object" in r.getMessage() for r in caplog.records
     )
     assert redis_client.get(store.key(sid)) == payload  # not served, not rewritten
 

@@ -30,11 +30,7 @@ import sessionlib
 from sessionlib import signals
 
 SECRET_VALUE = "s3cr3t-value"
-SIGNALS = {
-    name: getattr(signals, name)
-    for name in signals.__all__
-    if isinstance(getattr(signals, name), blinker.Signal)
-}
+SIGNALS = {name: obj for name, obj in vars(signals).items() if isinstance(obj, blinker.Signal)}
 
 pytestmark = pytest.mark.lesson8
 
@@ -112,6 +108,12 @@ def make_app(store: sessionlib.Store | None = None, **options: Any) -> tuple[Fla
         session.clear()
         return "cleared"
 
+    @app.get("/logged-out-elsewhere")
+    def logged_out_elsewhere():
+        manager.store.destroy(session.id)  # as a concurrent logout would
+        session["late"] = SECRET_VALUE
+        return "too late"
+
     return app, manager.engine
 
 
@@ -170,12 +172,16 @@ def test_every_documented_signal_is_a_blinker_signal():
         "cookie_set",
         "cookie_cleared",
         "store_called",
+        "session_interrupted",
     }
 
 
-def test_short_id_keeps_eight_characters():
-    assert short("abcdefghijklmnop") == "abcdefgh…"
-    assert short(None) is None
+def test_short_id_shows_a_quarter_of_an_id_and_at_most_eight_characters():
+    assert short("abcdefghijklmnopqrstuvwxyz0123456789") == "abcdefgh…"
+    assert short("abcdefghijklmnop") == "abcd…"
+    assert short("abcdefgh") == "ab…"
+    assert short("abc") == "…"
+    assert short(None) == ""
 
 
 # -- a first visit, a return visit ---------------------------------------------------------
@@ -306,7 +312,9 @@ def test_save_is_announced_with_its_reason(serve, listen, options, first_path, p
     events = listen(engine)
     jar.get(server.url + path)
     assert [saved["reason"] for saved in events.of("session_saved")] == [reason]
-    assert [c["operation"] for c in events.of("store_called")].count("set") == 1
+    operations = [c["operation"] for c in events.of("store_called")]
+    writes = [op for op in operations if op in ("set", "replace", "merge")]
+    assert writes == ["replace" if first_path else "set"]  # a stored one: only while it is
 
 
 def test_unmodified_session_is_announced_touched_not_saved(revisit):
@@ -330,12 +338,25 @@ def test_regenerate_is_announced_with_old_and_new_ids(revisit):
     events, old, jar = revisit("/login")
     new = id_in(jar.cookies["connect.sid"])
 
-    assert events.one("session_regenerated") == {"old_sid": short(old), "sid": short(new)}
+    assert events.one("session_regenerated") == {
+        "old_sid": short(old),
+        "sid": short(new),
+        "kept_data": False,
+    }
     assert events.one("session_created") == {"sid": short(new), "reason": "regenerated"}
     operations = [(c["operation"], c["key"]) for c in events.of("store_called")]
     assert ("destroy", short(old)) in operations
     assert ("set", short(new)) in operations
     assert events.one("cookie_set")["sid"] == short(new)
+
+
+@pytest.mark.lesson6
+def test_a_write_refused_because_another_request_destroyed_the_session_is_announced(revisit):
+    events, sid, _ = revisit("/logged-out-elsewhere")
+
+    assert events.one("session_interrupted") == {"sid": short(sid)}
+    assert events.of("session_saved") == [] and events.of("cookie_set") == []
+    assert "Max-Age=0" in events.one("cookie_cleared")["header"]
 
 
 @pytest.mark.lesson6
@@ -372,7 +393,11 @@ def test_redis_store_calls_are_announced_with_keys_and_ttls(serve, listen):
     sid = id_in(jar.cookies["connect.sid"])
     calls = [(c["operation"], c["key"], c["ttl"]) for c in events.of("store_called")]
     key = "sess:" + short(sid)
-    assert [(op, k) for op, k, _ in calls] == [("set", key), ("get_and_touch", key), ("set", key)]
+    assert [(op, k) for op, k, _ in calls] == [
+        ("set", key),
+        ("get_and_touch", key),
+        ("replace", key),
+    ]
     assert all(ttl == pytest.approx(90, abs=1) for _, _, ttl in calls)
     assert {c["store"] for c in events.of("store_called")} == {"RedisStore"}
     assert all(c["duration"] >= 0 for c in events.of("store_called"))
@@ -427,6 +452,7 @@ def test_no_signal_carries_session_contents_or_a_whole_session_id(serve, listen)
 
     url = serve(rolling_app).url
     visit(url, ("/secret", "/read", "/count", "/save", "/login", "/read", "/logout", "/secret"))
+    visit(url, ("/secret", "/logged-out-elsewhere"))
     visit(serve(fixed_app).url, ("/secret", "/read"))
     tampered = cookie_values[0][:-4] + ("AAAA" if not cookie_values[0].endswith("AAAA") else "BBBB")
     requests.get(url + "/read", headers=with_cookie(tampered))

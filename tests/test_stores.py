@@ -19,18 +19,22 @@ import sessionlib
 pytestmark = pytest.mark.lesson2
 
 
+def express_cookie(max_age: float | None) -> dict[str, Any]:
+    """express-session's stored cookie object for a cookie living ``max_age`` more seconds."""
+    if max_age is None:
+        return {"originalMaxAge": None, "expires": None, "httpOnly": True, "path": "/"}
+    expires = datetime.now(timezone.utc) + timedelta(seconds=max_age)
+    iso = expires.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"originalMaxAge": round(max_age * 1000), "expires": iso, "httpOnly": True, "path": "/"}
+
+
 def record(max_age: float | None = 60, **data: Any) -> dict[str, Any]:
     """A session as the engine hands it to a store: express's cookie object, then the data."""
-    cookie = sessionlib.SessionCookie()
-    if max_age is not None:
-        cookie.max_age = max_age
-    return {"cookie": cookie.to_json(), **data}
+    return {"cookie": express_cookie(max_age), **data}
 
 
 def expired_record(**data: Any) -> dict[str, Any]:
-    cookie = sessionlib.SessionCookie()
-    cookie.expires = datetime.now(timezone.utc) - timedelta(seconds=5)
-    return {"cookie": cookie.to_json(), **data}
+    return {"cookie": express_cookie(-5), **data}
 
 
 def without_cookie(data: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -307,15 +311,14 @@ def test_memory_store_forgets_sessions_when_their_expiry_passes():
     assert store.get("long") is not None
 
 
-def test_memory_store_prunes_expired_sessions_without_reading_them():
+def test_memory_store_forgets_expired_sessions_without_being_asked_for_them():
     store = sessionlib.MemoryStore()
     for n in range(50):
         store.set(f"short{n}", record(max_age=0.3))
     store.set("long", record(max_age=60))
     assert store.length() == 51
     threading.Event().wait(0.4)
-    store.set("new", record(max_age=60))  # a write drops what expired
-    assert store.prune() == 0
+    store.set("new", record(max_age=60))
     assert store.length() == 2
     assert sorted(store.all()) == ["long", "new"]
 

@@ -1,7 +1,7 @@
 """Session stores: the ``Store`` interface, ``MemoryStore`` and ``RedisStore``."""
 
-from .base import Store
+from .base import Store, StoreUnavailable
 from .memory import MemoryStore
 from .redis import RedisStore
 
-__all__ = ["Store", "MemoryStore", "RedisStore"]
+__all__ = ["Store", "StoreUnavailable", "MemoryStore", "RedisStore"]

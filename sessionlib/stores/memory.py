@@ -1,8 +1,7 @@
 """``MemoryStore``: sessions in this process's memory, for development, tests and the course.
 
-Like express's MemoryStore it keeps each session as a JSON string (so requests never
-share mutable objects), unlike it, it is thread-safe and forgets expired sessions on
-its own: a min-heap of expiry times makes pruning cost what expired, not what is held.
+Like express's MemoryStore it keeps each session as JSON text, so requests never share
+objects; unlike it, it is thread-safe and forgets expired sessions by itself.
 """
 
 from __future__ import annotations
@@ -13,74 +12,64 @@ import threading
 import time
 from collections.abc import Collection
 
-from ..cookie import iso_utc
-from .base import SessionData, Store, expiry_timestamp, json_text, merged_session
-
-__all__ = ["MemoryStore"]
+from .base import SessionData, Store, compact_json, expires_at, iso_utc, merged
 
 
 class MemoryStore(Store):
-    """An in-process store. Sessions without a cookie expiry live ``ttl`` seconds."""
+    """An in-process store; a session whose cookie has no expiry lives ``ttl`` seconds.
+
+    Pruning costs what expired, not what is held: a heap of alarms, one per session, rings
+    at or before each expiry. A session that was extended meanwhile is re-armed, not dropped.
+    """
 
     touches_on_get = True
 
     def __init__(self, ttl: float = 86400) -> None:
         self.ttl = ttl
-        self._sessions: dict[str, tuple[str, float, float]] = {}  # id -> (JSON, expires, due)
-        self._expiry_heap: list[tuple[float, str]] = []
+        self._sessions: dict[str, tuple[str, float, float]] = {}  # id: (JSON, expiry, alarm)
+        self._alarms: list[tuple[float, str]] = []  # a heap of (when, id)
         self._lock = threading.Lock()
 
-    # -- the store interface ------------------------------------------------------------
     def get(self, sid: str) -> SessionData | None:
         with self._lock:
-            self._prune()
-            entry = self._sessions.get(sid)
-        return None if entry is None else _decode(entry)
+            entry = self._live(sid)
+        return None if entry is None else _decoded(entry)
 
-    def get_and_touch(self, sid: str, ttl: float | None) -> SessionData | None:
-        now = time.time()
+    def get_and_touch(self, sid: str, seconds: float | None) -> SessionData | None:
         with self._lock:
-            self._prune(now)
-            entry = self._sessions.get(sid)
-            if entry is None:
-                return None
-            self._reschedule(sid, entry[0], now + (self.ttl if ttl is None else ttl), entry)
-        # The JSON as last written (its expiry is the written one, as Redis's GETEX
-        # returns it), so a handler sees max_age counting down between requests.
-        return json.loads(entry[0])
+            entry = self._live(sid)
+            if entry is not None:
+                self._put(sid, entry[0], time.time() + (self.ttl if seconds is None else seconds))
+        return None if entry is None else json.loads(entry[0])
 
     def set(self, sid: str, data: SessionData) -> None:
-        text = json_text(data)
-        expires_at = self._expires_at(data)
         with self._lock:
-            if expires_at <= time.time():
-                self._sessions.pop(sid, None)
-            else:
-                self._reschedule(sid, text, expires_at)
             self._prune()
+            self._put(sid, compact_json(data), self._expiry(data))
+
+    def replace(self, sid: str, data: SessionData) -> bool:
+        with self._lock:
+            if self._live(sid) is None:
+                return False
+            self._put(sid, compact_json(data), self._expiry(data))
+            return True
 
     def merge(
         self, sid: str, data: SessionData, changed: Collection[str], removed: Collection[str]
-    ) -> None:
-        """``Store.merge`` under the store's lock: read, merge and write as one step."""
+    ) -> bool:
         with self._lock:
-            self._prune()
-            entry = self._sessions.get(sid)
-            current = None if entry is None or entry[1] <= time.time() else _decode(entry)
-            merged = merged_session(current, data, changed, removed)
-            text = json_text(merged)
-            expires_at = self._expires_at(merged)
-            if expires_at <= time.time():
-                self._sessions.pop(sid, None)
-            else:
-                self._reschedule(sid, text, expires_at)
+            entry = self._live(sid)
+            if entry is None:
+                return False
+            result = merged(json.loads(entry[0]), data, changed, removed)
+            self._put(sid, compact_json(result), self._expiry(result))
+            return True
 
     def touch(self, sid: str, data: SessionData) -> None:
-        expires_at = self._expires_at(data)
         with self._lock:
-            entry = self._sessions.get(sid)
+            entry = self._live(sid)
             if entry is not None:
-                self._reschedule(sid, entry[0], expires_at)
+                self._put(sid, entry[0], self._expiry(data))
 
     def destroy(self, sid: str) -> None:
         with self._lock:
@@ -90,73 +79,54 @@ class MemoryStore(Store):
         with self._lock:
             self._prune()
             entries = list(self._sessions.items())
-        return {sid: _decode(entry) for sid, entry in entries}
+        return {sid: _decoded(entry) for sid, entry in entries}
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            self._prune()
+            return list(self._sessions)
 
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()
-            self._expiry_heap.clear()
+            self._alarms.clear()
 
-    def length(self) -> int:
-        with self._lock:
-            self._prune()
-            return len(self._sessions)
-
-    # -- expiry -------------------------------------------------------------------------
-    def _expires_at(self, data: SessionData) -> float:
-        """When the session expires: its ``cookie.expires``, else ``ttl`` from now."""
-        moment = expiry_timestamp(data)
+    def _expiry(self, data: SessionData) -> float:
+        moment = expires_at(data)
         return time.time() + self.ttl if moment is None else moment
 
-    def prune(self) -> int:
-        """Drop every expired session now; returns how many went."""
-        with self._lock:
-            return self._prune()
+    def _live(self, sid: str) -> tuple[str, float, float] | None:
+        self._prune()
+        return self._sessions.get(sid)
 
-    def _reschedule(
-        self,
-        sid: str,
-        text: str,
-        expires_at: float,
-        previous: tuple[str, float, float] | None = None,
-    ) -> None:
-        """Hold ``text`` until ``expires_at``; ``previous`` is the entry, when already looked up."""
-        if previous is None:
-            previous = self._sessions.get(sid)
-        due = None if previous is None else previous[2]
-        # Invariant: each live session has one pending heap entry, due no later than its
-        # expiry. A later expiry needs no new entry: the pending one is rescheduled when it
-        # comes due, so rewrites and touches never grow the heap.
-        if due is None or expires_at < due:
-            heapq.heappush(self._expiry_heap, (expires_at, sid))
-            due = expires_at
-        self._sessions[sid] = (text, expires_at, due)
+    def _put(self, sid: str, text: str, expiry: float) -> None:
+        if expiry <= time.time():
+            self._sessions.pop(sid, None)
+            return
+        previous = self._sessions.get(sid)
+        alarm = previous[2] if previous else expiry
+        if previous is None or expiry < alarm:  # a later expiry keeps its earlier alarm
+            alarm = expiry
+            heapq.heappush(self._alarms, (alarm, sid))
+        self._sessions[sid] = (text, expiry, alarm)
 
-    def _prune(self, now: float | None = None) -> int:
-        heap = self._expiry_heap
-        if now is None:
-            now = time.time()
-        if not heap or heap[0][0] > now:
-            return 0  # the usual case: nothing is due
-        sessions, removed = self._sessions, 0
-        while heap and heap[0][0] <= now:
-            due, sid = heapq.heappop(heap)
-            entry = sessions.get(sid)
-            if entry is None or entry[2] != due:
-                continue  # destroyed, or superseded by an earlier entry
+    def _prune(self) -> None:
+        now = time.time()
+        while self._alarms and self._alarms[0][0] <= now:
+            when, sid = heapq.heappop(self._alarms)
+            entry = self._sessions.get(sid)
+            if entry is None or entry[2] != when:
+                continue  # destroyed, or re-armed since
             if entry[1] <= now:
-                del sessions[sid]
-                removed += 1
-            else:
-                heapq.heappush(heap, (entry[1], sid))
-                sessions[sid] = (entry[0], entry[1], entry[1])
-        return removed
+                del self._sessions[sid]
+            else:  # extended since the alarm was set: ring again at the new expiry
+                self._sessions[sid] = (entry[0], entry[1], entry[1])
+                heapq.heappush(self._alarms, (entry[1], sid))
 
 
-def _decode(entry: tuple[str, float, float]) -> SessionData:
+def _decoded(entry: tuple[str, float, float]) -> SessionData:
+    """The stored JSON, its ``cookie.expires`` moved to where touches have put the expiry."""
     data = json.loads(entry[0])
-    cookie = data.get("cookie")
-    # The JSON keeps the expiry it was written with; a touch since then moved it.
-    if isinstance(cookie, dict) and isinstance(cookie.get("expires"), str):
-        cookie["expires"] = iso_utc(round(entry[1], 3))
+    if isinstance(data["cookie"].get("expires"), str):
+        data["cookie"]["expires"] = iso_utc(entry[1])
     return data
