@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import apps
+import blinker
 import counting
 import fakeredis
 import memstore
@@ -72,7 +73,7 @@ def _receiver(sender: Any, **data: Any) -> None:
     pass
 
 
-_SIGNALS = [getattr(signals, name) for name in signals.__all__ if name != "short_id"]
+_SIGNALS = [s for s in vars(signals).values() if isinstance(s, blinker.Signal)]
 
 
 def subscribe() -> None:

@@ -1,35 +1,40 @@
-"""coursekit: the course's teaching helpers (tables, diagrams, checks, a recorder).
+"""coursekit: the course's teaching helpers (a live server, tables, diagrams, checks, a
+recorder, the learner's own package).
 
 Kept apart from ``sessionlib`` on purpose: the library is what a Flask app installs;
-this package only helps notebooks show what the library does.
+this package only helps notebooks show what the library does. Its parts load on first
+use, so that writing ``sessionlib/`` from the notebooks never needs ``sessionlib``.
 """
 
-from .backends import redis_client, redis_kind
-from .checks import check
-from .diagrams import Mermaid, show_mermaid
-from .links import browser_url, server_link
-from .live import LiveServer
-from .recorder import Recorder
-from .source import show_source
-from .stores import short, store_table
-from .table import Table, shorten
-from .wire import exchange_table, jar_table
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "LiveServer",
-    "Recorder",
-    "Mermaid",
-    "Table",
-    "browser_url",
-    "check",
-    "exchange_table",
-    "jar_table",
-    "redis_client",
-    "redis_kind",
-    "server_link",
-    "short",
-    "shorten",
-    "show_mermaid",
-    "show_source",
-    "store_table",
-]
+#: Each public name and the module of coursekit that defines it.
+_WHERE = {
+    "LiveServer": "live",
+    "Recorder": "recorder",
+    "Mermaid": "diagrams",
+    "show_mermaid": "diagrams",
+    "Table": "table",
+    "shorten": "table",
+    "browser_url": "links",
+    "server_link": "links",
+    "check": "checks",
+    "exchange_table": "wire",
+    "jar_table": "wire",
+    "redis_client": "backends",
+    "redis_kind": "backends",
+    "short": "stores",
+    "store_table": "stores",
+    "show_source": "source",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'coursekit' has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,6 +1,6 @@
 """Generate the learner notebooks from the solution notebooks (single source of truth).
 
-``notebooks/solutions/NN_topic.ipynb`` holds each lesson with its solutions between
+``solutions/NN_topic.ipynb`` holds each lesson with its solutions between
 nbgrader-style ``### BEGIN SOLUTION`` / ``### END SOLUTION`` lines; the learner copy
 ``notebooks/NN_topic.ipynb`` gets ``raise NotImplementedError()`` in their place and no
 outputs. Run it after editing a lesson; ``--check`` fails when a copy is stale.
@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "notebooks" / "solutions"
+SOLUTIONS = ROOT / "solutions"
 LEARNER = ROOT / "notebooks"
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")

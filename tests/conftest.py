@@ -1,10 +1,19 @@
 """Shared fixtures: live servers, cookie jars and Redis clients (fake always, real when
-``REDIS_URL`` is set)."""
+``REDIS_URL`` is set); and ``--impl mine``, which runs the tests on the learner's own
+package (``notebooks/my_sessionlib``) instead of ``sessionlib``.
+
+``sessionlib`` and ``coursekit`` are imported inside the fixtures, never at the top of
+this file: with ``--impl mine`` the name ``sessionlib`` must mean the learner's package
+before anything imports it.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -13,10 +22,50 @@ import pytest
 import redis
 from flask import Flask
 
-import coursekit
-import sessionlib
-
 REDIS_URL = os.environ.get("REDIS_URL")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--impl",
+        choices=["reference", "mine"],
+        default="reference",
+        help="mine: test your own package (with -m lessonN: that lesson's pieces must be "
+        "yours; unfinished pieces of other lessons are taken from the reference)",
+    )
+    parser.addoption(
+        "--mine",
+        default=str(ROOT / "notebooks" / "my_sessionlib"),
+        help="where your package is (default: notebooks/my_sessionlib)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--impl") != "mine":
+        return
+    sys.path.insert(0, str(ROOT))
+    from coursekit import package
+
+    mine = Path(config.getoption("--mine"))
+    if not (mine / "__init__.py").exists():
+        raise pytest.UsageError(f"no package at {mine}: run a lesson's setup cell first")
+    lessons = {int(n) for n in re.findall(r"lesson(\d+)", config.getoption("-m") or "")}
+    package.load_package(package.with_reference(mine, keep=lessons), name="sessionlib")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--impl") == "mine":  # the notebooks run on their own kernels
+        skip = pytest.mark.skip(reason="--impl mine tests the package, not the notebooks")
+        for item in items:
+            if "notebooks" in item.keywords:
+                item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import sessionlib
+
+    return f"sessionlib under test: {Path(sessionlib.__file__).parent}"
 
 
 def _worker_db() -> int:
@@ -50,16 +99,20 @@ def redis_client(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def any_store(request: pytest.FixtureRequest) -> sessionlib.Store:
+def any_store(request: pytest.FixtureRequest) -> Any:
     """Each store the library ships (RedisStore on fakeredis)."""
+    import sessionlib
+
     if request.param == "memory":
         return sessionlib.MemoryStore()
     return sessionlib.RedisStore(fakeredis.FakeRedis())
 
 
 @pytest.fixture(params=["memory", "fakeredis", "real-redis"])
-def every_store(request: pytest.FixtureRequest) -> sessionlib.Store:
+def every_store(request: pytest.FixtureRequest) -> Any:
     """MemoryStore, RedisStore on fakeredis, RedisStore on a real server (``REDIS_URL``)."""
+    import sessionlib
+
     if request.param == "memory":
         return sessionlib.MemoryStore()
     client = request.getfixturevalue("fake_redis" if request.param == "fakeredis" else "real_redis")
@@ -67,8 +120,10 @@ def every_store(request: pytest.FixtureRequest) -> sessionlib.Store:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Flask], coursekit.LiveServer]]:
+def serve() -> Iterator[Callable[[Flask], Any]]:
     """Start a ``LiveServer`` for an app; every server started is stopped after the test."""
+    import coursekit
+
     started: list[coursekit.LiveServer] = []
 
     def start(app: Flask) -> coursekit.LiveServer:

@@ -8,16 +8,16 @@ from collections.abc import Callable
 import pytest
 from support import CountingStore
 
-from sessionlib.engine import SessionEngine
+from sessionlib.engine import SessionEngine, finish, open_session
 
 pytestmark = pytest.mark.lesson4
 
 
 def request(engine: SessionEngine, cookie: str | None, handler: Callable) -> str | None:
     """One request through the engine alone: open, run the handler, finish."""
-    session = engine.open([cookie] if cookie else [], "/", False)
+    session = open_session(engine, [cookie] if cookie else [], "/", False)
     handler(session)
-    header = engine.finish(session)
+    header = finish(session)
     return header.split(";", 1)[0].split("=", 1)[1] if header else cookie
 
 
@@ -88,5 +88,5 @@ def test_a_change_saved_by_hand_then_undone_is_written_back():
 
     request(engine, cookie, handler)
     assert store.writes == 2
-    stored = store.get(engine.open([cookie], "/", False).id)
+    stored = store.get(open_session(engine, [cookie], "/", False).id)
     assert stored["cookie"]["originalMaxAge"] == 60_000

@@ -132,7 +132,7 @@ def test_cookie_value_is_express_sessions_byte_for_byte():
         (APPLE_COOKIE_VALUE.replace("apple", "apples"), "bad_signature"),
         (unquote(APPLE_COOKIE_VALUE)[2:], "unsigned"),
         ("%ff%fe", "unsigned"),
-        (cookie_value("not an id!", "keyboard cat"), "invalid_id"),
+        ("s%3Anot%20an%20id!.sEaqP%2FInwPjGmPxD8Ea6jSzPi1a4ulfC0KauJW3LiK0", "invalid_id"),
     ],
 )
 def test_id_from_cookie_says_why_a_value_is_refused(value, reason):
