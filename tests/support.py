@@ -7,8 +7,11 @@ A plain module, not a plugin: pytest puts ``tests/`` on ``sys.path``, so test mo
 
 from __future__ import annotations
 
+import itertools
+import shutil
 import socket
 from collections import Counter
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -170,3 +173,24 @@ def unreachable_redis() -> redis.Redis:
     return redis.Redis(
         host="127.0.0.1", port=free_port(), socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
     )
+
+
+# -- a package with one cell answered differently (for the exercises' wrong answers) ------
+
+
+def package_with(tmp_path: Any, *cells: tuple[str, str]) -> Any:
+    """``sessionlib`` as the solutions write it, but with each ``(module, code)`` cell in
+    place of the cell that defines the same names: what a learner who wrote ``code`` has.
+    Loaded under a fresh name, so tests can hold several side by side."""
+    from coursekit import package
+
+    number = next(_variants)
+    copy = Path(tmp_path) / f"variant{number}"
+    shutil.copytree(package.REFERENCE, copy)
+    for module, code in cells:
+        assert package.write_cell(copy, module, code), f"no cell of {module} defines that"
+    texts = {path.relative_to(copy).as_posix(): path.read_text() for path in copy.rglob("*.py")}
+    return package.load_package(texts, name=f"variant{number}")
+
+
+_variants = itertools.count()
