@@ -29,6 +29,7 @@ _WHERE = {
     "jar_table": "wire",
     "redis_client": "backends",
     "redis_kind": "backends",
+    "redis_prefix": "backends",
     "short": "stores",
     "store_table": "stores",
     "show_source": "source",

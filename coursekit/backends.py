@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["redis_client", "redis_kind"]
+__all__ = ["redis_client", "redis_kind", "redis_prefix"]
+
+
+def redis_prefix() -> str:
+    """The key prefix the lessons' RedisStores use: connect-redis's ``sess:``, or one of the
+    test suite's own (``SESSIONLIB_REDIS_PREFIX``), so that a run touches only its keys."""
+    return os.environ.get("SESSIONLIB_REDIS_PREFIX", "sess:")
 
 
 def redis_kind() -> str:

@@ -21,31 +21,32 @@ LEARNER = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 sys.path.insert(0, str(ROOT / "scripts"))
 import make_learner_copies  # noqa: E402
 
-PASS, TODO, HINT = "✅ PASS", "⏳ NOT DONE YET", "❌ NOT YET RIGHT"
+from coursekit.exercises import PASS, TODO  # noqa: E402
+from coursekit.exercises import WRONG as HINT  # noqa: E402
 
 
 def _lesson_marks(path: Path) -> list[pytest.MarkDecorator]:
-    number = int(path.name[:2])
-    marks = [pytest.mark.notebooks]
-    if number <= 8:
-        marks.append(getattr(pytest.mark, f"lesson{number}"))
-    return marks
+    return [pytest.mark.notebooks, getattr(pytest.mark, f"lesson{int(path.name[:2])}")]
 
 
 def _params(paths: list[Path]) -> list:
     return [pytest.param(p, id=p.stem, marks=_lesson_marks(p)) for p in paths]
 
 
-def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
-    """Run a notebook top to bottom in a fresh kernel, from the folder it lives in."""
+def execute(path: Path, mine: Path | None = None) -> tuple[nbformat.NotebookNode, float]:
+    """Run a notebook top to bottom in a fresh kernel, from the folder it lives in; the
+    learner's package it writes goes to ``mine`` (a temporary folder of the test's)."""
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
-    NotebookClient(
-        notebook,
-        timeout=120,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
+    with pytest.MonkeyPatch.context() as patch:
+        if mine is not None:
+            patch.setenv("SESSIONLIB_MINE", str(mine))
+        NotebookClient(
+            notebook,
+            timeout=120,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
     return notebook, time.perf_counter() - started
 
 
@@ -70,9 +71,11 @@ def errors(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 @pytest.mark.parametrize("path", _params(SOLUTIONS))
-def test_lesson_runs_end_to_end_and_every_self_check_passes(path: Path, monkeypatch) -> None:
+def test_lesson_runs_end_to_end_and_every_self_check_passes(
+    path: Path, monkeypatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)  # the course's default: fakeredis
-    notebook, seconds = execute(path)
+    notebook, seconds = execute(path, tmp_path / "my_sessionlib")
     text = printed(notebook)
     assert not errors(notebook)
     assert text.count(PASS) >= 2, "each lesson has at least two self-checked exercises"
@@ -81,11 +84,13 @@ def test_lesson_runs_end_to_end_and_every_self_check_passes(path: Path, monkeypa
 
 
 @pytest.mark.parametrize("path", _params(LEARNER))
-def test_learner_copy_runs_clean_and_checks_what_is_filled_in(path: Path, monkeypatch) -> None:
+def test_learner_copy_runs_clean_and_checks_what_is_filled_in(
+    path: Path, monkeypatch, tmp_path: Path
+) -> None:
     """As generated, every exercise is an open stub; once a learner fills some in (and runs
     ``pytest -m lessonN``), those must pass their self-checks."""
     monkeypatch.delenv("REDIS_URL", raising=False)
-    notebook, _ = execute(path)
+    notebook, _ = execute(path, tmp_path / "my_sessionlib")
     text = printed(notebook)
     assert not errors(notebook)
     assert HINT not in text, text
@@ -96,19 +101,19 @@ def test_learner_copy_runs_clean_and_checks_what_is_filled_in(path: Path, monkey
 
 @pytest.mark.lesson7
 @pytest.mark.notebooks
-def test_redis_lesson_runs_against_a_real_redis_server() -> None:
+def test_redis_lesson_runs_against_a_real_redis_server(tmp_path: Path) -> None:
     if not os.environ.get("REDIS_URL"):
         pytest.skip("REDIS_URL is not set: no real redis-server to run the Redis lesson on")
     (path,) = [p for p in SOLUTIONS if "redis" in p.name]
-    notebook, _ = execute(path)
+    notebook, _ = execute(path, tmp_path / "my_sessionlib")
     text = printed(notebook)
     assert not errors(notebook)
     assert "real Redis" in text and HINT not in text and TODO not in text
 
 
-def test_there_are_nine_lessons_with_learner_copies() -> None:
+def test_there_are_ten_lessons_with_learner_copies() -> None:
     numbers = {p.name[:2] for p in SOLUTIONS}
-    assert {f"{n:02d}" for n in range(9)} <= numbers
+    assert {f"{n:02d}" for n in range(10)} <= numbers
     assert [p.name for p in LEARNER] == [p.name for p in SOLUTIONS]
 
 
