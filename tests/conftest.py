@@ -9,13 +9,14 @@ before anything imports it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import fakeredis
 import pytest
@@ -68,10 +69,22 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"sessionlib under test: {Path(sessionlib.__file__).parent}"
 
 
-def _worker_db() -> int:
-    """Each xdist worker gets its own Redis database (db 0 is left to the notebooks)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return 1 + int(worker.removeprefix("gw") or 0) % 15
+# Every key a test writes on a real server begins with its own prefix, deleted when the
+# test ends: the suite never flushes a database, and workers never meet, however many.
+_RUN = os.environ.get("SESSIONLIB_TEST_RUN") or secrets.token_hex(4)
+_TESTS = itertools.count()
+
+
+def glob_escape(text: str) -> str:
+    """``text`` as a SCAN MATCH pattern that matches it literally."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test (of this run or any other) uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"sessionlib-tests:{_RUN}:{worker}:{next(_TESTS)}:"
 
 
 @pytest.fixture
@@ -80,14 +93,16 @@ def fake_redis() -> fakeredis.FakeRedis:
 
 
 @pytest.fixture
-def real_redis() -> Iterator[redis.Redis]:
+def real_redis(redis_prefix: str) -> Iterator[redis.Redis]:
+    """A client for the server at ``REDIS_URL``; the test writes only under ``redis_prefix``,
+    and those keys are deleted afterwards."""
     if not REDIS_URL:
         pytest.skip("REDIS_URL is not set: no real redis-server to test against")
-    # The URL's own database would win over db=, so put the worker's into the URL.
-    client = redis.Redis.from_url(urlparse(REDIS_URL)._replace(path=f"/{_worker_db()}").geturl())
-    client.flushdb()
+    client = redis.Redis.from_url(REDIS_URL)
     yield client
-    client.flushdb()
+    keys = list(client.scan_iter(match=glob_escape(redis_prefix) + "*"))
+    if keys:
+        client.delete(*keys)
     client.close()
 
 
@@ -96,6 +111,13 @@ def redis_client(request: pytest.FixtureRequest) -> Any:
     """A Redis client: fakeredis, then the real server when ``REDIS_URL`` is set."""
     name = "fake_redis" if request.param == "fakeredis" else "real_redis"
     return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def key_prefix(redis_client: Any, redis_prefix: str) -> str:
+    """The prefix for a test's ``RedisStore``: connect-redis's ``sess:`` on a fakeredis of
+    the test's own, one under ``redis_prefix`` on a real server."""
+    return "sess:" if isinstance(redis_client, fakeredis.FakeRedis) else redis_prefix + "sess:"
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -115,8 +137,10 @@ def every_store(request: pytest.FixtureRequest) -> Any:
 
     if request.param == "memory":
         return sessionlib.MemoryStore()
-    client = request.getfixturevalue("fake_redis" if request.param == "fakeredis" else "real_redis")
-    return sessionlib.RedisStore(client)
+    if request.param == "fakeredis":
+        return sessionlib.RedisStore(request.getfixturevalue("fake_redis"))
+    client = request.getfixturevalue("real_redis")
+    return sessionlib.RedisStore(client, prefix=request.getfixturevalue("redis_prefix") + "sess:")
 
 
 @pytest.fixture

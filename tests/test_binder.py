@@ -148,6 +148,29 @@ def test_start_keeps_a_redis_url_it_is_given(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir()), "no redis-server started"
 
 
+def test_binder_roots_jupyter_at_the_lessons_as_the_course_command_does(tmp_path: Path) -> None:
+    probe = (
+        "from jupyter_server.serverapp import ServerApp\n"
+        "app = ServerApp()\n"
+        "app.load_config_file()\n"
+        "print(app.root_dir)"
+    )
+    env = {**os.environ, "REDIS_URL": "redis://example.invalid:1/0"}  # no Redis started
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    done = subprocess.run(
+        [str(START), sys.executable, "-c", probe],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip().splitlines()[-1]) == ROOT / "notebooks"
+    badge = re.search(r"urlpath=lab/tree/(\S+?)\)", (ROOT / "README.md").read_text())
+    assert badge is not None and (ROOT / "notebooks" / badge[1]).exists()
+
+
 def test_binder_config_files() -> None:
     assert os.access(START, os.X_OK), "binder/start must be executable"
     assert START.read_text().splitlines()[0] == "#!/bin/bash"
@@ -155,7 +178,7 @@ def test_binder_config_files() -> None:
     runtime = (BINDER / "runtime.txt").read_text().strip()
     assert re.fullmatch(r"python-3\.\d+", runtime)
     minor = int(runtime.split(".")[1])
-    assert minor >= 10, "pyproject.toml requires Python >= 3.10"
+    assert minor >= 11, "pyproject.toml requires Python >= 3.11"
 
 
 def test_the_server_link_reaches_the_live_server_through_jupyter_server_proxy(

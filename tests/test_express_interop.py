@@ -38,7 +38,6 @@ REDIS_URL = os.environ.get("REDIS_URL")
 
 SECRET = "interop secret"
 NAME = "sid"
-PREFIX = "sess:"
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +138,7 @@ class ExpressServer:
 
 
 def _url_for(client: redis.Redis) -> str:
-    """REDIS_URL pointed at the database ``client`` uses (the test's own database)."""
+    """REDIS_URL pointed at the database ``client`` uses."""
     assert REDIS_URL is not None
     parts = urlsplit(REDIS_URL)
     db = client.connection_pool.connection_kwargs.get("db", 0)
@@ -149,10 +148,13 @@ def _url_for(client: redis.Redis) -> str:
 class Pair:
     """The two apps, sharing secret, cookie name, Redis database and prefix; one jar."""
 
-    def __init__(self, express: ExpressServer, flask: coursekit.LiveServer, client: redis.Redis):
+    def __init__(
+        self, express: ExpressServer, flask: coursekit.LiveServer, client: redis.Redis, prefix: str
+    ):
         self.express = express
         self.flask = flask
         self.redis = client
+        self.prefix = prefix  # the test's own: connect-redis's "sess:" under redis_prefix
         self.jar = requests.Session()
 
     def url(self, side: str, path: str) -> str:
@@ -183,7 +185,7 @@ class Pair:
         return self.jar.cookies.get(NAME)
 
     def stored(self, sid: str) -> dict[str, Any] | None:
-        raw = self.redis.get(PREFIX + sid)
+        raw = self.redis.get(self.prefix + sid)
         return None if raw is None else json.loads(raw)
 
 
@@ -212,10 +214,12 @@ def express_server(
 def pair(
     express_server: Callable[[dict[str, str]], ExpressServer],
     real_redis: redis.Redis,
+    redis_prefix: str,
     serve: Callable[..., coursekit.LiveServer],
 ) -> Iterator[Callable[..., Pair]]:
     """Start both apps with the same options: ``pair(max_age=seconds, rolling=bool)``."""
     started: list[Pair] = []
+    prefix = redis_prefix + "sess:"
 
     def start(max_age: float | None = 60, rolling: bool = False) -> Pair:
         express = express_server(
@@ -223,20 +227,20 @@ def pair(
                 "REDIS_URL": _url_for(real_redis),
                 "SESSION_SECRET": SECRET,
                 "SESSION_NAME": NAME,
-                "SESSION_PREFIX": PREFIX,
+                "SESSION_PREFIX": prefix,
                 "SESSION_MAX_AGE_MS": "" if max_age is None else str(round(max_age * 1000)),
                 "SESSION_ROLLING": "1" if rolling else "0",
             }
         )
         app = flask_app.create_app(
             real_redis,
-            prefix=PREFIX,
+            prefix=prefix,
             secret=SECRET,
             name=NAME,
             rolling=rolling,
             cookie={"max_age": max_age, "same_site": "Lax"},
         )
-        started.append(Pair(express, serve(app), real_redis))
+        started.append(Pair(express, serve(app), real_redis, prefix))
         return started[-1]
 
     yield start
@@ -308,11 +312,11 @@ def test_browser_session_cookies_are_shared_with_the_default_ttl(pair: Callable[
     apps = pair(max_age=None)
     sid = apps.login("express")["id"]
     assert apps.stored(sid)["cookie"]["expires"] is None
-    assert apps.redis.ttl(PREFIX + sid) in (86399, 86400)
+    assert apps.redis.ttl(apps.prefix + sid) in (86399, 86400)
     apps.call("flask", "POST", "/set", json={"theme": "dark"})
     stored = apps.stored(sid)
     assert stored["cookie"]["originalMaxAge"] is None and stored["cookie"]["expires"] is None
-    assert apps.redis.ttl(PREFIX + sid) in (86399, 86400)
+    assert apps.redis.ttl(apps.prefix + sid) in (86399, 86400)
     assert apps.whoami("express")["data"] == {"user": "ada", "theme": "dark"}
     assert [c.expires for c in apps.jar.cookies] == [None]  # gone when the browser closes
 
@@ -327,17 +331,17 @@ def test_both_sides_agree_an_expired_session_is_gone(
     cookie = apps.cookie()
     other = "flask" if login_on == "express" else "express"
     assert apps.whoami(other)["data"] == {"user": "ada"}  # both read it while it lives
-    assert 0 < apps.redis.pttl(PREFIX + sid) <= 2000
+    assert 0 < apps.redis.pttl(apps.prefix + sid) <= 2000
 
     time.sleep(2.2)  # past the cookie's expiry and the Redis TTL (reads touched it to 2 s)
 
-    assert apps.redis.exists(PREFIX + sid) == 0
+    assert apps.redis.exists(apps.prefix + sid) == 0
     assert apps.cookie() is None  # the jar dropped the expired cookie, as a browser does
     for side in ("express", "flask"):
         assert_new_and_empty(apps.whoami(side), sid, side)
         # an old cookie sent anyway finds nothing
         assert_new_and_empty(apps.replay(side, cookie), sid, side)
-    assert apps.redis.keys(PREFIX + "*") == []  # nobody wrote an empty session
+    assert apps.redis.keys(apps.prefix + "*") == []  # nobody wrote an empty session
 
 
 # -- 4: logout --------------------------------------------------------------------------------
@@ -347,7 +351,7 @@ def test_logout_on_flask_logs_out_of_express(pair: Callable[..., Pair]) -> None:
     cookie = apps.cookie()
 
     apps.call("flask", "POST", "/logout")
-    assert apps.redis.exists(PREFIX + sid) == 0
+    assert apps.redis.exists(apps.prefix + sid) == 0
     assert apps.cookie() is None  # sessionlib's destroy() also expires the cookie
     assert_new_and_empty(apps.whoami("express"), sid)
     assert_new_and_empty(apps.replay("express", cookie), sid)
@@ -359,19 +363,19 @@ def test_logout_on_express_logs_out_of_flask(pair: Callable[..., Pair]) -> None:
     cookie = apps.cookie()
 
     apps.call("express", "POST", "/logout")
-    assert apps.redis.exists(PREFIX + sid) == 0
+    assert apps.redis.exists(apps.prefix + sid) == 0
     assert apps.cookie() == cookie  # express-session's destroy() leaves the cookie in place
     response = apps.call("flask", "GET", "/whoami")
     assert_new_and_empty(response.json(), sid)  # a known cookie id is not adopted
     assert _set_cookie_value(response) is None  # an empty new session: no cookie, no write
-    assert apps.redis.keys(PREFIX + "*") == []
+    assert apps.redis.keys(apps.prefix + "*") == []
 
 
 # -- 5: rolling -------------------------------------------------------------------------------
 def test_rolling_refreshes_the_ttl_from_either_side(pair: Callable[..., Pair]) -> None:
     apps = pair(max_age=30, rolling=True)
     sid = apps.login("express")["id"]
-    key = PREFIX + sid
+    key = apps.prefix + sid
     cookie = apps.cookie()
     assert 29 <= apps.redis.ttl(key) <= 30
 

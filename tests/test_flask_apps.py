@@ -226,8 +226,10 @@ def test_absolute_timeout_ends_a_session_however_active(every_store, serve) -> N
     assert every_store.get(first) is None
 
 
-def test_absolute_timeout_travels_in_the_entry_as_created_ms(redis_client, serve) -> None:
-    store = sessionlib.RedisStore(redis_client)
+def test_absolute_timeout_travels_in_the_entry_as_created_ms(
+    redis_client, key_prefix, serve
+) -> None:
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix)
     server = serve(session_app(store, absolute_timeout=3600))
     jar = requests.Session()
     started = time.time() * 1000
@@ -448,9 +450,9 @@ def test_only_a_few_cookies_of_one_name_are_tried(serve) -> None:
 
 
 def test_a_redis_entry_nested_deeper_than_the_parser_allows_is_a_fresh_session(
-    redis_client, serve, caplog
+    redis_client, key_prefix, serve, caplog
 ) -> None:
-    store = sessionlib.RedisStore(redis_client)
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix)
     server = serve(session_app(store))
     sid = "deeply-nested-entry-0123456789ab"
     redis_client.set(store.key(sid), '{"cookie": {}, "n": ' + "[" * 100_000 + "]" * 100_000 + "}")
@@ -460,14 +462,13 @@ def test_a_redis_entry_nested_deeper_than_the_parser_allows_is_a_fresh_session(
     assert any(r.name == "sessionlib" for r in caplog.records)
 
 
-def test_a_prefix_with_glob_characters_is_matched_literally(redis_client) -> None:
-    store = sessionlib.RedisStore(redis_client, prefix="app[1]:")
-    redis_client.set("app1:queue", "another app's key")
+def test_a_prefix_with_glob_characters_is_matched_literally(redis_client, key_prefix) -> None:
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix + "app[1]:")
+    redis_client.set(key_prefix + "app1:queue", "another app's key")
     store.set("a", {"cookie": {"originalMaxAge": None, "expires": None}})
     assert store.ids() == ["a"] and store.length() == 1
     store.clear()
-    assert redis_client.get("app1:queue") == b"another app's key"
-    redis_client.delete("app1:queue")
+    assert redis_client.get(key_prefix + "app1:queue") == b"another app's key"
 
 
 # -- 12. cookie settings are refused when the manager is built -----------------------------
@@ -610,21 +611,21 @@ def test_a_bytes_secret_key_signs_the_cookie(serve) -> None:
     assert id_in(header.split(";")[0].partition("=")[2], b"\x00\xffbinary secret")
 
 
-def test_redis_store_disable_ttl_keeps_keys_for_good(redis_client) -> None:
-    store = sessionlib.RedisStore(redis_client, disable_ttl=True)
+def test_redis_store_disable_ttl_keeps_keys_for_good(redis_client, key_prefix) -> None:
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix, disable_ttl=True)
     store.set("a", {"cookie": {"originalMaxAge": 60000, "expires": "2099-01-01T00:00:00Z"}})
     assert redis_client.ttl(store.key("a")) == -1
     store.destroy("a")
 
 
-def test_redis_store_ttl_may_be_a_function_of_the_session(redis_client) -> None:
-    store = sessionlib.RedisStore(redis_client, ttl=lambda data: 100 + data["n"])
+def test_redis_store_ttl_may_be_a_function_of_the_session(redis_client, key_prefix) -> None:
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix, ttl=lambda data: 100 + data["n"])
     store.set("a", {"cookie": {"originalMaxAge": None, "expires": None}, "n": 23})
     assert 122 <= redis_client.ttl(store.key("a")) <= 123
     store.destroy("a")
 
 
-def test_redis_store_takes_a_json_compatible_serializer(redis_client) -> None:
+def test_redis_store_takes_a_json_compatible_serializer(redis_client, key_prefix) -> None:
     import json
 
     class Sorted:
@@ -634,10 +635,10 @@ def test_redis_store_takes_a_json_compatible_serializer(redis_client) -> None:
         def dumps(value: Any) -> str:
             return json.dumps(value, sort_keys=True)
 
-    store = sessionlib.RedisStore(redis_client, serializer=Sorted)
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix, serializer=Sorted)
     store.set("a", {"z": 1, "cookie": {"originalMaxAge": None, "expires": None}})
     assert redis_client.get(store.key("a")).startswith(b'{"cookie"')
     assert store.get("a")["z"] == 1 and store.ids() == ["a"]
     store.destroy("a")
     with pytest.raises(ValueError, match="serializer"):
-        sessionlib.RedisStore(redis_client, serializer=object())
+        sessionlib.RedisStore(redis_client, prefix=key_prefix, serializer=object())

@@ -480,31 +480,33 @@ def test_session_id_in_the_cookie_is_the_key_in_the_store(serve):
 
 
 @pytest.mark.lesson7
-def test_sessions_in_redis_use_connect_redis_keys_values_and_ttls(serve, redis_client):
-    server = serve(make_app(sessionlib.RedisStore(redis_client), cookie={"max_age": 60}))
+def test_sessions_in_redis_use_connect_redis_keys_values_and_ttls(serve, redis_client, key_prefix):
+    server = serve(
+        make_app(sessionlib.RedisStore(redis_client, prefix=key_prefix), cookie={"max_age": 60})
+    )
     jar = requests.Session()
     jar.get(server.url + "/count")
     sid = id_in(jar.cookies["connect.sid"])
-    assert redis_client.keys("*") == [f"sess:{sid}".encode()]
-    stored = json.loads(redis_client.get(f"sess:{sid}"))
+    assert redis_client.keys(key_prefix + "*") == [f"{key_prefix}{sid}".encode()]
+    stored = json.loads(redis_client.get(f"{key_prefix}{sid}"))
     assert stored["n"] == 1
     assert stored["cookie"]["originalMaxAge"] == 60000
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stored["cookie"]["expires"])
-    assert 58 <= redis_client.ttl(f"sess:{sid}") <= 61
+    assert 58 <= redis_client.ttl(f"{key_prefix}{sid}") <= 61
 
-    redis_client.expire(f"sess:{sid}", 5)  # as if the session had sat idle
+    redis_client.expire(f"{key_prefix}{sid}", 5)  # as if the session had sat idle
     assert jar.get(server.url + "/read").json() == {"n": 1}
-    assert 58 <= redis_client.ttl(f"sess:{sid}") <= 61  # reading it extended its life
+    assert 58 <= redis_client.ttl(f"{key_prefix}{sid}") <= 61  # reading it extended its life
 
 
 @pytest.mark.lesson7
-def test_session_written_by_express_session_is_read_by_flask(serve, redis_client):
+def test_session_written_by_express_session_is_read_by_flask(serve, redis_client, key_prefix):
     redis_client.set(
-        "sess:from-express",
+        key_prefix + "from-express",
         '{"cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"},"views":7}',
         ex=86400,
     )
-    server = serve(make_app(sessionlib.RedisStore(redis_client)))
+    server = serve(make_app(sessionlib.RedisStore(redis_client, prefix=key_prefix)))
     response = requests.get(
         server.url + "/read", headers=with_cookie(express_cookie("from-express"))
     )
@@ -512,11 +514,13 @@ def test_session_written_by_express_session_is_read_by_flask(serve, redis_client
 
 
 @pytest.mark.lesson7
-def test_session_expired_in_redis_starts_a_new_one(serve, redis_client):
-    server = serve(make_app(sessionlib.RedisStore(redis_client), cookie={"max_age": 60}))
+def test_session_expired_in_redis_starts_a_new_one(serve, redis_client, key_prefix):
+    server = serve(
+        make_app(sessionlib.RedisStore(redis_client, prefix=key_prefix), cookie={"max_age": 60})
+    )
     jar = requests.Session()
     jar.get(server.url + "/count")
-    redis_client.flushdb()  # what expiry does to the key
+    redis_client.delete(*redis_client.keys(key_prefix + "*"))  # what expiry does to the key
     assert jar.get(server.url + "/count").text == "1"
 
 
@@ -552,12 +556,12 @@ def make_shop(store: sessionlib.Store) -> Flask:
 
 
 @pytest.mark.lesson8
-def test_login_cart_logout_flow_on_redis(serve, redis_client):
-    server = serve(make_shop(sessionlib.RedisStore(redis_client)))
+def test_login_cart_logout_flow_on_redis(serve, redis_client, key_prefix):
+    server = serve(make_shop(sessionlib.RedisStore(redis_client, prefix=key_prefix)))
     alice, bob = requests.Session(), requests.Session()
 
     assert alice.post(server.url + "/cart/tea").status_code == 401
-    assert redis_client.keys("sess:*") == []  # an anonymous visit stores nothing
+    assert redis_client.keys(key_prefix + "*") == []  # an anonymous visit stores nothing
 
     alice.post(server.url + "/login/alice")
     bob.post(server.url + "/login/bob")
@@ -567,11 +571,11 @@ def test_login_cart_logout_flow_on_redis(serve, redis_client):
     bob.post(server.url + "/cart/coffee")
     assert alice.get(server.url + "/cart").json() == {"user": "alice", "cart": ["tea", "scones"]}
     assert bob.get(server.url + "/cart").json() == {"user": "bob", "cart": ["coffee"]}
-    assert len(redis_client.keys("sess:*")) == 2
+    assert len(redis_client.keys(key_prefix + "*")) == 2
 
     logout = alice.post(server.url + "/logout")
     assert "Max-Age=0" in the_set_cookie(logout)
-    assert len(redis_client.keys("sess:*")) == 1
+    assert len(redis_client.keys(key_prefix + "*")) == 1
     assert alice.get(server.url + "/cart").json() == {"user": None, "cart": []}
     stolen = requests.get(server.url + "/cart", headers=with_cookie(alice_cookie))
     assert stolen.json() == {"user": None, "cart": []}

@@ -471,9 +471,9 @@ CORRUPT_VALUES: list[bytes] = [
 @pytest.mark.lesson7
 @pytest.mark.parametrize("raw", CORRUPT_VALUES, ids=lambda raw: repr(raw[:40]))
 def test_corrupt_redis_entry_gives_a_fresh_session_and_a_log_line(
-    redis_client: Any, raw: bytes, caplog: pytest.LogCaptureFixture
+    redis_client: Any, key_prefix: str, raw: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = sessionlib.RedisStore(redis_client)
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix)
     app = make_app(store, cookie={"max_age": 600})
     redis_client.set(store.key(VALID_ID), raw)
     header = f"{NAME}={express_cookie(VALID_ID)}"
@@ -498,9 +498,9 @@ def test_corrupt_redis_entry_gives_a_fresh_session_and_a_log_line(
 
 @pytest.mark.lesson7
 def test_a_hash_under_a_session_key_reads_as_no_session(
-    redis_client: Any, caplog: pytest.LogCaptureFixture
+    redis_client: Any, key_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = sessionlib.RedisStore(redis_client)
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix)
     app = make_app(store, cookie={"max_age": 600})
     redis_client.hset(store.key(VALID_ID), "n", "41")
     with caplog.at_level(logging.WARNING, logger="sessionlib"):
@@ -585,12 +585,14 @@ def test_an_oversized_new_session_fails_at_save_time_and_writes_nothing(
     assert any_store.length() == 0
 
 
-def test_an_oversized_update_keeps_the_stored_session_byte_for_byte(redis_client: Any) -> None:
-    store = sessionlib.RedisStore(redis_client)
+def test_an_oversized_update_keeps_the_stored_session_byte_for_byte(
+    redis_client: Any, key_prefix: str
+) -> None:
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix)
     app = big_app(store, max_size=10_000)
     client = app.test_client()
     assert client.post("/fill/5000").status_code == 200
-    (key,) = redis_client.keys("sess:*")
+    (key,) = redis_client.keys(key_prefix + "*")
     before = redis_client.get(key)
     with pytest.raises(SessionTooLarge):
         client.post("/fill/20000")

@@ -1,7 +1,8 @@
 """JupyterLab in a real browser: the first lesson opens, runs top to bottom without an
 error, draws its Mermaid diagrams as SVG and shows the cookie jar as a table.
 
-JupyterLab runs headless on a free loopback port over a copy of ``notebooks/`` (so the
+JupyterLab runs headless on a free loopback port, rooted at a copy of ``notebooks/`` as the
+course command and Binder root it (so the
 run never writes outputs into the repository); Debian's Chromium is driven through
 Playwright's Python package. Screenshots are left in the test's temporary folder.
 """
@@ -99,9 +100,9 @@ def chromium() -> Path:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
     """A JupyterLab server on a free loopback port, stopped (kernels and all) afterwards."""
-    root = tmp_path / "course"
-    root.mkdir()
-    _course_copy(root)
+    course = tmp_path / "course"
+    course.mkdir()
+    root = _course_copy(course).parent  # the lessons' folder is the root, as on Binder
     port, token = free_port(), os.urandom(16).hex()
     env = {
         **os.environ,
@@ -200,7 +201,7 @@ def test_first_lesson_runs_in_jupyterlab_in_chromium(
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(RUN_SECONDS * 1000)
             query = urllib.parse.urlencode({"token": lab.token, "reset": ""})
-            page.goto(f"{lab.url}/lab/tree/notebooks/{LESSON}?{query}")
+            page.goto(f"{lab.url}/lab/tree/{LESSON}?{query}")
 
             panel = page.locator(".jp-NotebookPanel").filter(
                 has=page.locator(".jp-Notebook-ExecutionIndicator")

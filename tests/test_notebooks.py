@@ -4,7 +4,6 @@ committed is clean (no outputs, copies current, ruff-clean)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -101,9 +100,10 @@ def test_learner_copy_runs_clean_and_checks_what_is_filled_in(
 
 @pytest.mark.lesson7
 @pytest.mark.notebooks
-def test_redis_lesson_runs_against_a_real_redis_server(tmp_path: Path) -> None:
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("REDIS_URL is not set: no real redis-server to run the Redis lesson on")
+def test_redis_lesson_runs_against_a_real_redis_server(
+    tmp_path: Path, real_redis, redis_prefix: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("SESSIONLIB_REDIS_PREFIX", redis_prefix + "sess:")  # deleted afterwards
     (path,) = [p for p in SOLUTIONS if "redis" in p.name]
     notebook, _ = execute(path, tmp_path / "my_sessionlib")
     text = printed(notebook)

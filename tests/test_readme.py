@@ -57,12 +57,14 @@ def test_the_logging_example_logs_each_session_step(serve, caplog) -> None:
     assert "'rejected': 'bad_signature'" in text
 
 
-@pytest.mark.parametrize("what", ["jupyter lab --allow-root notebooks/", "python -m pytest"])
+@pytest.mark.parametrize(
+    "what", ["jupyter lab --allow-root notebooks/", "python -m pytest", "python3 -m venv"]
+)
 def test_the_readme_has_the_two_set_up_commands(what: str) -> None:
-    assert any(what in command and "requirements.txt" in command for command in COMMANDS)
+    assert any(what in command for command in COMMANDS)
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     (test_command,) = [c.strip() for c in COMMANDS if "pytest" in c and "jupyter" not in c]
     ci_script = (ROOT / ".ci" / "run").read_text()
-    assert test_command in ci_script.splitlines()
+    assert test_command in [line.strip() for line in ci_script.splitlines()]

@@ -111,10 +111,10 @@ def counting(client: Any, prefix: str) -> Iterator[CommandLog]:
             yield log
 
 
-def make_app(client: Any, *, disable_touch: bool = False, **options: Any) -> Flask:
-    """An app whose sessions live under a key prefix of its own (``app.config["PREFIX"]``)."""
+def make_app(client: Any, prefix: str, *, disable_touch: bool = False, **options: Any) -> Flask:
+    """An app whose sessions live under the test's key prefix (``app.config["PREFIX"]``)."""
     app = Flask(__name__)
-    app.config["PREFIX"] = prefix = f"sess-{uuid.uuid4().hex[:12]}:"
+    app.config["PREFIX"] = prefix
     options.setdefault("cookie", {"max_age": MAX_AGE})
     store = sessionlib.RedisStore(client, prefix=prefix, disable_touch=disable_touch)
     sessionlib.SessionManager(app, secret="keyboard cat", name="sid", store=store, **options)
@@ -149,8 +149,10 @@ def returning_client(app: Flask) -> Any:
     return client
 
 
-def test_a_request_without_cookie_that_ignores_the_session_sends_no_command(redis_client):
-    app = make_app(redis_client)
+def test_a_request_without_cookie_that_ignores_the_session_sends_no_command(
+    redis_client, key_prefix
+):
+    app = make_app(redis_client, key_prefix)
     with counting(redis_client, app.config["PREFIX"]) as log:
         response = app.test_client().get("/noop")
     assert response.status_code == 200
@@ -158,16 +160,16 @@ def test_a_request_without_cookie_that_ignores_the_session_sends_no_command(redi
     assert "Set-Cookie" not in response.headers
 
 
-def test_a_returning_request_that_ignores_the_session_sends_no_command(redis_client):
-    app = make_app(redis_client)
+def test_a_returning_request_that_ignores_the_session_sends_no_command(redis_client, key_prefix):
+    app = make_app(redis_client, key_prefix)
     browser = returning_client(app)
     with counting(redis_client, app.config["PREFIX"]) as log:
         assert browser.get("/noop").status_code == 200
     assert len(log) == 0, log
 
 
-def test_a_first_modifying_request_sends_one_set_with_ex(redis_client):
-    app = make_app(redis_client)
+def test_a_first_modifying_request_sends_one_set_with_ex(redis_client, key_prefix):
+    app = make_app(redis_client, key_prefix)
     with counting(redis_client, app.config["PREFIX"]) as log:
         assert app.test_client().get("/count").text == "1"
     assert log.names == ["SET"], log
@@ -175,8 +177,10 @@ def test_a_first_modifying_request_sends_one_set_with_ex(redis_client):
 
 
 @pytest.mark.parametrize("rolling", [False, True], ids=["rolling-off", "rolling-on"])
-def test_a_read_only_request_sends_exactly_one_getex_with_the_cookie_max_age(redis_client, rolling):
-    app = make_app(redis_client, rolling=rolling)
+def test_a_read_only_request_sends_exactly_one_getex_with_the_cookie_max_age(
+    redis_client, key_prefix, rolling
+):
+    app = make_app(redis_client, key_prefix, rolling=rolling)
     browser = returning_client(app)
     with counting(redis_client, app.config["PREFIX"]) as log:
         response = browser.get("/read")
@@ -186,8 +190,8 @@ def test_a_read_only_request_sends_exactly_one_getex_with_the_cookie_max_age(red
     assert ("Set-Cookie" in response.headers) is rolling
 
 
-def test_a_read_only_request_refreshes_the_ttl_without_a_write(redis_client):
-    app = make_app(redis_client)
+def test_a_read_only_request_refreshes_the_ttl_without_a_write(redis_client, key_prefix):
+    app = make_app(redis_client, key_prefix)
     browser = returning_client(app)
     (key,) = redis_client.keys(app.config["PREFIX"] + "*")
     redis_client.expire(key, 5)
@@ -197,16 +201,16 @@ def test_a_read_only_request_refreshes_the_ttl_without_a_write(redis_client):
     assert MAX_AGE - 2 <= redis_client.ttl(key) <= MAX_AGE
 
 
-def test_a_read_only_request_with_disable_touch_sends_exactly_one_get(redis_client):
-    app = make_app(redis_client, disable_touch=True)
+def test_a_read_only_request_with_disable_touch_sends_exactly_one_get(redis_client, key_prefix):
+    app = make_app(redis_client, key_prefix, disable_touch=True)
     browser = returning_client(app)
     with counting(redis_client, app.config["PREFIX"]) as log:
         assert browser.get("/read").text == "1"
     assert log.names == ["GET"], log
 
 
-def test_a_modifying_request_sends_getex_then_set_with_ex(redis_client):
-    app = make_app(redis_client)
+def test_a_modifying_request_sends_getex_then_set_with_ex(redis_client, key_prefix):
+    app = make_app(redis_client, key_prefix)
     browser = returning_client(app)
     with counting(redis_client, app.config["PREFIX"]) as log:
         assert browser.get("/count").text == "2"
@@ -217,8 +221,8 @@ def test_a_modifying_request_sends_getex_then_set_with_ex(redis_client):
 
 
 @pytest.mark.parametrize("rolling", [False, True], ids=["rolling-off", "rolling-on"])
-def test_an_unmodified_session_is_never_written(redis_client, rolling):
-    app = make_app(redis_client, rolling=rolling)
+def test_an_unmodified_session_is_never_written(redis_client, key_prefix, rolling):
+    app = make_app(redis_client, key_prefix, rolling=rolling)
     browser = returning_client(app)
     with counting(redis_client, app.config["PREFIX"]) as log:
         for _ in range(3):
@@ -229,8 +233,8 @@ def test_an_unmodified_session_is_never_written(redis_client, rolling):
     assert log.names == ["GETEX"] * (6 if rolling else 3), log
 
 
-def test_resave_writes_an_unmodified_session(redis_client):
-    app = make_app(redis_client, resave=True)
+def test_resave_writes_an_unmodified_session(redis_client, key_prefix):
+    app = make_app(redis_client, key_prefix, resave=True)
     browser = returning_client(app)
     with counting(redis_client, app.config["PREFIX"]) as log:
         assert browser.get("/read").text == "1"

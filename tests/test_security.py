@@ -151,7 +151,7 @@ class CreatesMarker:
 
 @pytest.mark.lesson7
 def test_a_pickle_in_redis_is_treated_as_corrupt_and_never_unpickled(
-    redis_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    redis_client: Any, key_prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The payload works: unpickling it really does create its marker file.
     proof = tmp_path / "proof"
@@ -160,7 +160,7 @@ def test_a_pickle_in_redis_is_treated_as_corrupt_and_never_unpickled(
 
     marker = tmp_path / "unpickled"
     payload = pickle.dumps({"user": "admin", "x": CreatesMarker(marker)})
-    store = sessionlib.RedisStore(redis_client)
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix)
     sid = "planted-session-id-0123456789abc"
     redis_client.set(store.key(sid), payload)
 

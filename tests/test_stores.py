@@ -139,16 +139,23 @@ def test_store_base_class_requires_get_set_destroy():
 
 
 @pytest.fixture
-def redis_store(redis_client) -> sessionlib.RedisStore:
-    return sessionlib.RedisStore(redis_client)
+def redis_store(redis_client, key_prefix) -> sessionlib.RedisStore:
+    return sessionlib.RedisStore(redis_client, prefix=key_prefix)
+
+
+def test_the_default_prefix_is_connect_redis_sess():
+    store = sessionlib.RedisStore(fakeredis.FakeRedis())
+    assert store.prefix == "sess:" and store.key("abc") == "sess:abc"
 
 
 @pytest.mark.lesson7
-def test_redis_key_is_prefix_plus_id_and_value_is_compact_json(redis_store, redis_client):
+def test_redis_key_is_prefix_plus_id_and_value_is_compact_json(
+    redis_store, redis_client, key_prefix
+):
     data = record(views=3, user={"name": "Ada"})
     redis_store.set("abc123", data)
-    assert redis_client.keys("*") == [b"sess:abc123"]
-    raw = redis_client.get("sess:abc123")
+    assert redis_client.keys(key_prefix + "*") == [(key_prefix + "abc123").encode()]
+    raw = redis_client.get(key_prefix + "abc123")
     assert raw == json.dumps(data, separators=(",", ":")).encode()  # JSON.stringify's text
     stored = json.loads(raw)
     assert stored["cookie"]["originalMaxAge"] == 60000
@@ -158,106 +165,111 @@ def test_redis_key_is_prefix_plus_id_and_value_is_compact_json(redis_store, redi
 
 
 @pytest.mark.lesson7
-def test_redis_ttl_comes_from_the_cookie_expiry(redis_store, redis_client):
+def test_redis_ttl_comes_from_the_cookie_expiry(redis_store, redis_client, key_prefix):
     redis_store.set("abc", record(max_age=60))
-    assert_ttl(redis_client, "sess:abc", 60)
+    assert_ttl(redis_client, key_prefix + "abc", 60)
 
 
 @pytest.mark.lesson7
-def test_redis_ttl_is_rounded_up_to_whole_seconds(redis_store, redis_client):
+def test_redis_ttl_is_rounded_up_to_whole_seconds(redis_store, redis_client, key_prefix):
     redis_store.set("abc", record(max_age=1.2))
-    assert redis_client.ttl("sess:abc") == 2  # 1.2 s rounded up, not down to 1
+    assert redis_client.ttl(key_prefix + "abc") == 2  # 1.2 s rounded up, not down to 1
 
 
 @pytest.mark.lesson7
-def test_redis_ttl_defaults_to_one_day_without_cookie_expiry(redis_store, redis_client):
+def test_redis_ttl_defaults_to_one_day_without_cookie_expiry(redis_store, redis_client, key_prefix):
     redis_store.set("abc", record(max_age=None))
-    assert_ttl(redis_client, "sess:abc", 86400)
+    assert_ttl(redis_client, key_prefix + "abc", 86400)
 
 
 @pytest.mark.lesson7
-def test_redis_ttl_option_sets_the_default(redis_client):
-    sessionlib.RedisStore(redis_client, ttl=100).set("abc", record(max_age=None))
-    assert_ttl(redis_client, "sess:abc", 100)
+def test_redis_ttl_option_sets_the_default(redis_client, key_prefix):
+    sessionlib.RedisStore(redis_client, prefix=key_prefix, ttl=100).set("abc", record(max_age=None))
+    assert_ttl(redis_client, key_prefix + "abc", 100)
 
 
 @pytest.mark.lesson7
-def test_redis_prefix_option_changes_the_key(redis_client):
-    store = sessionlib.RedisStore(redis_client, prefix="myapp:")
+def test_redis_prefix_option_changes_the_key(redis_client, key_prefix):
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix + "myapp:")
     store.set("abc", record(n=1))
-    assert redis_client.exists("myapp:abc") and not redis_client.exists("sess:abc")
+    assert redis_client.exists(key_prefix + "myapp:abc") and not redis_client.exists(
+        key_prefix + "abc"
+    )
     assert without_cookie(store.get("abc")) == {"n": 1}
 
 
 @pytest.mark.lesson7
-def test_redis_touch_moves_the_ttl_without_rewriting_the_value(redis_store, redis_client):
+def test_redis_touch_moves_the_ttl_without_rewriting_the_value(
+    redis_store, redis_client, key_prefix
+):
     redis_store.set("abc", record(max_age=10, n=1))
-    raw = redis_client.get("sess:abc")
+    raw = redis_client.get(key_prefix + "abc")
     redis_store.touch("abc", record(max_age=500, n=999))
-    assert_ttl(redis_client, "sess:abc", 500)
-    assert redis_client.get("sess:abc") == raw
+    assert_ttl(redis_client, key_prefix + "abc", 500)
+    assert redis_client.get(key_prefix + "abc") == raw
 
 
 @pytest.mark.lesson7
-def test_redis_get_and_touch_reads_and_extends_in_one_step(redis_store, redis_client):
+def test_redis_get_and_touch_reads_and_extends_in_one_step(redis_store, redis_client, key_prefix):
     redis_store.set("abc", record(max_age=10, n=1))
     assert without_cookie(redis_store.get_and_touch("abc", 300)) == {"n": 1}
-    assert_ttl(redis_client, "sess:abc", 300)
+    assert_ttl(redis_client, key_prefix + "abc", 300)
 
 
 @pytest.mark.lesson7
-def test_redis_plain_get_leaves_the_ttl_alone(redis_store, redis_client):
+def test_redis_plain_get_leaves_the_ttl_alone(redis_store, redis_client, key_prefix):
     redis_store.set("abc", record(max_age=10))
     redis_store.get("abc")
-    assert_ttl(redis_client, "sess:abc", 10)
+    assert_ttl(redis_client, key_prefix + "abc", 10)
 
 
 @pytest.mark.lesson7
-def test_redis_disable_touch_never_extends_the_ttl(redis_client):
-    store = sessionlib.RedisStore(redis_client, disable_touch=True)
+def test_redis_disable_touch_never_extends_the_ttl(redis_client, key_prefix):
+    store = sessionlib.RedisStore(redis_client, prefix=key_prefix, disable_touch=True)
     store.set("abc", record(max_age=10))
     store.get_and_touch("abc", 300)
     store.touch("abc", record(max_age=500))
-    assert_ttl(redis_client, "sess:abc", 10)
+    assert_ttl(redis_client, key_prefix + "abc", 10)
 
 
 @pytest.mark.lesson7
-def test_redis_expired_session_deletes_the_existing_key(redis_store, redis_client):
+def test_redis_expired_session_deletes_the_existing_key(redis_store, redis_client, key_prefix):
     redis_store.set("abc", record())
     redis_store.set("abc", expired_record())
-    assert not redis_client.exists("sess:abc")
+    assert not redis_client.exists(key_prefix + "abc")
 
 
 @pytest.mark.lesson7
-def test_redis_reads_a_session_written_by_connect_redis(redis_store, redis_client):
+def test_redis_reads_a_session_written_by_connect_redis(redis_store, redis_client, key_prefix):
     written_by_node = (
         '{"cookie":{"originalMaxAge":86400000,"expires":"2099-01-01T00:00:00.000Z",'
         '"httpOnly":true,"path":"/"},"views":3,"user":{"name":"Ada"}}'
     )
-    redis_client.set("sess:fromnode", written_by_node, ex=86400)
+    redis_client.set(key_prefix + "fromnode", written_by_node, ex=86400)
     data = redis_store.get("fromnode")
     assert data["views"] == 3 and data["user"] == {"name": "Ada"}
     assert data["cookie"]["expires"] == "2099-01-01T00:00:00.000Z"
 
 
 @pytest.mark.lesson7
-def test_redis_value_that_is_not_json_reads_as_none(redis_store, redis_client):
-    redis_client.set("sess:garbage", b"\x80\x04\x95 not json (a pickle?)")
+def test_redis_value_that_is_not_json_reads_as_none(redis_store, redis_client, key_prefix):
+    redis_client.set(key_prefix + "garbage", b"\x80\x04\x95 not json (a pickle?)")
     assert redis_store.get("garbage") is None
 
 
 @pytest.mark.lesson7
-def test_redis_length_all_and_clear_touch_only_their_prefix(redis_store, redis_client):
-    redis_client.set("unrelated", "keep me")
-    redis_client.set("other:abc", "keep me too")
+def test_redis_length_all_and_clear_touch_only_their_prefix(redis_store, redis_client, key_prefix):
+    outside = key_prefix.removesuffix("sess:")  # the test's own keys, not the store's
+    redis_client.set(outside + "unrelated", "keep me")
+    redis_client.set(outside + "other:abc", "keep me too")
     for n in range(250):  # more than one SCAN page
         redis_store.set(f"s{n}", record(n=n))
     assert redis_store.length() == 250
     assert len(redis_store.all()) == 250
     redis_store.clear()
     assert redis_store.length() == 0
-    assert redis_client.get("unrelated") == b"keep me"
-    assert redis_client.get("other:abc") == b"keep me too"
+    assert redis_client.get(outside + "unrelated") == b"keep me"
+    assert redis_client.get(outside + "other:abc") == b"keep me too"
 
 
 @pytest.mark.lesson7
