@@ -6,9 +6,11 @@ prints one verdict, ``hint("3.1")`` shows the next hint, but only after an attem
 failed; ``quiz(3)`` shows the questions and ``quiz(3, {1: "b", ...})`` marks them.
 
 A check is a function that raises ``AssertionError`` (with a message a learner can act
-on) when the answer is wrong. It is called with the learner's package (``coursekit.mine``)
-unless the notebook passes the answer itself. Whatever it raises, the learner sees a
-verdict and a pointer to the hints, never a traceback.
+on) when the answer is wrong. It is called with the learner's package as the lesson's
+tests see it (``package.for_checks``: the lesson's own stubs kept, the reference standing
+in for other lessons' unfinished cells) unless the notebook passes the answer itself.
+Whatever it raises, the learner sees a verdict and a pointer to the hints, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -95,9 +97,9 @@ def verdict(id: str, *answer: Any) -> str:
     exercise = _find(id)
     try:
         if not answer and exercise.uses_package:
-            from .package import mine
+            from .package import for_checks
 
-            answer = (mine(int(id.split(".")[0]), quiet=True),)
+            answer = (for_checks(int(id.split(".")[0])),)
         exercise.test(*answer)
     except NotImplementedError:
         return TODO

@@ -41,6 +41,7 @@ __all__ = [
     "chunks",
     "export",
     "lesson_notebooks",
+    "for_checks",
     "load_package",
     "mine",
     "mine_folder",
@@ -280,6 +281,16 @@ def mine(lesson: int | None = None, quiet: bool = False) -> ModuleType:
         else:
             print(f"The live server runs on your own package, {package.name}/.")
     return load_package(with_reference(package, keep=set()))
+
+
+def for_checks(lesson: int) -> ModuleType:
+    """The learner's package as lesson ``lesson``'s checks and tests see it: the lesson's
+    own unfinished cells kept (a stub is "not done yet"), other lessons' taken from the
+    reference. Loaded under its own name, beside the one the live server runs."""
+    package = _STARTED.get("package") or mine_folder()
+    if not (package / "__init__.py").exists():
+        export(lesson_notebooks(Path.cwd()), package)
+    return load_package(with_reference(package, keep={lesson}), name="my_sessionlib_checked")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,19 +1,19 @@
 """``Recorder``: what each request did to its session, told as tables and a sequence diagram.
 
-It listens to ``sessionlib.signals`` and to Flask's own request signals while a ``with``
+It listens to the session signals of the package the app runs on (``sessionlib``'s, or a
+learner's own ``my_sessionlib``'s) and to Flask's own request signals while a ``with``
 block runs, groups what it hears by request, and renders the story: cookie in, store
 calls, Set-Cookie out. Nothing is simulated: every arrow is something that happened.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import flask
-
-from sessionlib import RedisStore, signals
 
 from .diagrams import Mermaid
 from .table import Table, shorten
@@ -21,17 +21,29 @@ from .wire import compact_set_cookie
 
 __all__ = ["Recorder", "RequestStory"]
 
+#: What the Recorder calls each signal of the package's ``signals`` module.
 _SESSION_SIGNALS = {
-    "loaded": signals.session_loaded,
-    "created": signals.session_created,
-    "saved": signals.session_saved,
-    "touched": signals.session_touched,
-    "regenerated": signals.session_regenerated,
-    "destroyed": signals.session_destroyed,
-    "cookie_set": signals.cookie_set,
-    "cookie_cleared": signals.cookie_cleared,
-    "store": signals.store_called,
+    "loaded": "session_loaded",
+    "created": "session_created",
+    "saved": "session_saved",
+    "touched": "session_touched",
+    "regenerated": "session_regenerated",
+    "destroyed": "session_destroyed",
+    "interrupted": "session_interrupted",
+    "cookie_set": "cookie_set",
+    "cookie_cleared": "cookie_cleared",
+    "store": "store_called",
 }
+
+
+def signals_of(engine: Any) -> Any:
+    """The ``signals`` module of the package ``engine`` comes from (any copy of sessionlib)."""
+    return importlib.import_module(type(engine).__module__.rpartition(".")[0] + ".signals")
+
+
+def is_redis(store: Any) -> bool:
+    """Whether ``store`` is a RedisStore, whichever package's (the reference or a learner's)."""
+    return any(cls.__name__ == "RedisStore" for cls in type(store).__mro__)
 
 
 @dataclass
@@ -70,8 +82,9 @@ class Recorder:
     def __enter__(self) -> Recorder:
         self._connect(flask.request_started, self._started, self.app)
         self._connect(flask.request_finished, self._finished, self.app)
-        for kind, signal in _SESSION_SIGNALS.items():
-            self._connect(signal, self._event_receiver(kind), self.engine)
+        signals = signals_of(self.engine)
+        for kind, name in _SESSION_SIGNALS.items():
+            self._connect(getattr(signals, name), self._event_receiver(kind), self.engine)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -135,11 +148,7 @@ class Recorder:
 
     def diagram(self) -> Mermaid:
         """A Mermaid sequence diagram of browser -> Flask -> store, drawn from the events."""
-        store_name = (
-            "Redis"
-            if isinstance(self.engine.store, RedisStore)
-            else type(self.engine.store).__name__
-        )
+        store_name = "Redis" if is_redis(self.engine.store) else type(self.engine.store).__name__
         lines = [
             "sequenceDiagram",
             "    participant B as Browser",
@@ -173,7 +182,7 @@ class Recorder:
     def _command(self, call: dict[str, Any]) -> str:
         """A store call as the command it costs: Redis syntax for Redis, a method call otherwise."""
         key, ttl, operation = call["key"], call.get("ttl"), call["operation"]
-        if isinstance(self.engine.store, RedisStore):
+        if is_redis(self.engine.store):
             ttl_text = "" if ttl is None else f" EX {round(ttl)}"
             return {
                 "get": f"GET {key}",
@@ -202,11 +211,14 @@ def _describe(kind: str, data: dict[str, Any]) -> str:
     if kind == "touched":
         return "touched"
     if kind == "regenerated":
-        if data.get("old_sid") is None:
-            return f"regenerated: new id {sid}"
-        return f"regenerated {data['old_sid']} → {sid}"
+        verb = "rotated" if data.get("kept_data") else "regenerated"
+        if not data.get("old_sid"):
+            return f"{verb}: new id {sid}"
+        return f"{verb} {data['old_sid']} → {sid}"
     if kind == "destroyed":
         return f"destroyed {sid}"
+    if kind == "interrupted":
+        return f"not written: {sid} was ended by another request"
     if kind == "cookie_set":
         return "Set-Cookie"
     if kind == "cookie_cleared":

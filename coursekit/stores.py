@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from sessionlib import RedisStore, Store
+from sessionlib import Store
 from sessionlib.signals import short_id as short  # ids on screen, as the signals show them
 
+from .recorder import is_redis
 from .table import Table, shorten
 
 __all__ = ["store_table", "short"]
@@ -19,10 +20,10 @@ def store_table(store: Store, title: str | None = None) -> Table:
         cookie = data.get("cookie", {})
         values = {k: v for k, v in data.items() if k != "cookie"}
         row = [short(sid), shorten(json.dumps(values), 50), cookie.get("expires") or "—"]
-        if isinstance(store, RedisStore):
+        if is_redis(store):
             row.append(store.client.ttl(store.key(sid)))
         rows.append(row)
     columns = ["id", "data", "cookie.expires"]
-    if isinstance(store, RedisStore):
+    if is_redis(store):
         columns.append("TTL (s)")
     return Table(columns, rows, title or f"{type(store).__name__}: {len(rows)} session(s)")
