@@ -165,11 +165,16 @@ def quiz(lesson: int, answers: dict[int, str] | None = None) -> None:
                 print(f"   {letter}) {text}")
         print(f"\nAnswer with coursekit.quiz({lesson}, {{1: 'a', 2: 'c', ...}}).")
         return
+    if not any(str(value).strip() for value in answers.values()):
+        print("Write your answers in my_answers first, e.g. {1: 'a', 2: 'c'}; then run this.")
+        return
     right = 0
     for number, q in enumerate(questions, start=1):
         given = str(answers.get(number, "")).strip().lower()
         if given == q.answer:
             right += 1
+        elif not given:
+            print(f"{number}. not answered yet")
         else:
-            print(f"{number}. not {given or '(blank)'}: {q.why}")
+            print(f"{number}. not {given}: {q.why}")
     print(f"{right}/{len(questions)} right." + (" 🎉" if right == len(questions) else ""))
