@@ -21,6 +21,7 @@ import argparse
 import ast
 import os
 import re
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -283,14 +284,26 @@ def mine(lesson: int | None = None, quiet: bool = False) -> ModuleType:
     return load_package(with_reference(package, keep=set()))
 
 
-def for_checks(lesson: int) -> ModuleType:
+def for_checks(lesson: int, only: set[str] | None = None) -> ModuleType:
     """The learner's package as lesson ``lesson``'s checks and tests see it: the lesson's
     own unfinished cells kept (a stub is "not done yet"), other lessons' taken from the
-    reference. Loaded under its own name, beside the one the live server runs."""
+    reference. With ``only``, just the learner's cells defining those names, the reference
+    for everything else, so that a check judges one piece on its own. Loaded under its
+    own name, beside the package the live server runs."""
     package = _STARTED.get("package") or mine_folder()
     if not (package / "__init__.py").exists():
         export(lesson_notebooks(Path.cwd()), package)
-    return load_package(with_reference(package, keep={lesson}), name="my_sessionlib_checked")
+    if only is None:
+        return load_package(with_reference(package, keep={lesson}), name="my_sessionlib_checked")
+    with tempfile.TemporaryDirectory() as work:
+        copy = Path(work) / "sessionlib"
+        shutil.copytree(REFERENCE, copy)
+        for chunk in chunks(package):
+            if chunk.names & only:
+                module = chunk.module.removesuffix(".py").replace("/", ".")
+                write_cell(copy, module, chunk.text.partition("\n")[2])
+        texts = {p.relative_to(copy).as_posix(): p.read_text() for p in copy.rglob("*.py")}
+    return load_package(texts, name="my_sessionlib_checked")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,6 @@ calls, Set-Cookie out. Nothing is simulated: every arrow is something that happe
 
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +36,9 @@ _SESSION_SIGNALS = {
 
 
 def signals_of(engine: Any) -> Any:
-    """The ``signals`` module of the package ``engine`` comes from (any copy of sessionlib)."""
-    return importlib.import_module(type(engine).__module__.rpartition(".")[0] + ".signals")
+    """The ``signals`` module ``engine``'s own code sends on (any copy of sessionlib, even
+    one that was loaded again since under the same name)."""
+    return type(engine).__init__.__globals__["signals"]
 
 
 def is_redis(store: Any) -> bool:
