@@ -281,7 +281,10 @@ def mine(lesson: int | None = None, quiet: bool = False) -> ModuleType:
             print(f"Not written yet, so the reference runs instead: {', '.join(missing)}.")
         else:
             print(f"The live server runs on your own package, {package.name}/.")
-    return load_package(with_reference(package, keep=set()))
+    texts = with_reference(package, keep=set())
+    if _STARTED.get("texts") != texts:  # unchanged: the same package, so its objects still fit
+        _STARTED.update(texts=texts, lib=load_package(texts))
+    return _STARTED["lib"]
 
 
 def for_checks(lesson: int, only: set[str] | None = None) -> ModuleType:
