@@ -30,6 +30,7 @@ __all__ = [
     "compare",
     "exercise",
     "hint",
+    "judged",
     "quiz",
     "question",
     "verdict",
@@ -90,6 +91,18 @@ def _find(id: str) -> Exercise:
     if id not in _EXERCISES:
         _load(int(id.split(".")[0]))
     return _EXERCISES[id]
+
+
+def judged(lib: Any, *names: str) -> Any:
+    """The package a check judges. For the learner's own (``my_sessionlib...``): the
+    reference, with only the learner's cells that define ``names`` as they stand, stubs
+    included, so an unfinished neighbour never decides this verdict. Any other package (a
+    test's variant) as it is."""
+    if not getattr(lib, "__name__", "").startswith("my_sessionlib"):
+        return lib
+    from .package import for_checks
+
+    return for_checks(0, only=set(names))
 
 
 def verdict(id: str, *answer: Any) -> str:

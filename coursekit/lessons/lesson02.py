@@ -31,45 +31,10 @@ from typing import Any
 
 import flask
 
-from ..exercises import exercise, question
-from ..recorder import _SESSION_SIGNALS
-from ..recorder import Recorder as _CourseRecorder
+from ..exercises import exercise, judged, question
 from ..table import Table, shorten
 
 # -- shared by the lessons' checks -----------------------------------------------------
-
-
-def own_code(lib: ModuleType, lesson: int) -> ModuleType:
-    """The learner's package with this lesson's unfinished cells left as they are.
-
-    ``coursekit.check`` hands a check the package the live server runs, in which the
-    reference stands in for every cell that still holds a stub: a check needs what the
-    learner wrote, so that a stub says "not done yet" and a half-finished cell is checked
-    as written. Any other package (a test's) is returned as it is.
-    """
-    from .. import package
-
-    folder = package._STARTED.get("package") or package.mine_folder()
-    if getattr(lib, "__name__", "") != "my_sessionlib" or not (folder / "__init__.py").exists():
-        return lib
-    return package.load_package(package.with_reference(folder, keep={lesson}))
-
-
-class Recorder(_CourseRecorder):
-    """``coursekit.Recorder`` listening to the signals of the package the app runs on.
-
-    The learner's package is a package of its own, with its own signals; the course's
-    recorder listens to ``sessionlib``'s, so on the learner's server it would hear nothing.
-    """
-
-    def __enter__(self) -> Recorder:
-        signals = type(self.engine).__init__.__globals__["signals"]  # engine.py's import
-        self._connect(flask.request_started, self._started, self.app)
-        self._connect(flask.request_finished, self._finished, self.app)
-        for kind, signal in _SESSION_SIGNALS.items():
-            own = getattr(signals, signal.name.replace("-", "_"))
-            self._connect(own, self._event_receiver(kind), self.engine)
-        return self
 
 
 class _Clock:
@@ -447,7 +412,7 @@ def _is_heap(items: list[Any]) -> bool:
     ],
 )
 def check_put(lib: ModuleType) -> None:
-    memory = own_code(lib, 2).stores.memory
+    memory = judged(lib, "ExpiringEntries").stores.memory
     with frozen_clock(memory, T):
         entries = memory.ExpiringEntries()
         entries.prune = lambda: None  # put on its own: nothing expires during this check
@@ -542,7 +507,7 @@ class _WatchedList(list):
     ],
 )
 def check_prune(lib: ModuleType) -> None:
-    memory = own_code(lib, 2).stores.memory
+    memory = judged(lib, "ExpiringEntries").stores.memory
     with frozen_clock(memory, T) as clock:
         entries = memory.ExpiringEntries()
         entries.entries.update(
@@ -671,7 +636,7 @@ def _store_with_stand_in(memory: ModuleType, ttl: float, clock: Callable[[], flo
     ],
 )
 def check_get(lib: ModuleType) -> None:
-    memory = own_code(lib, 2).stores.memory
+    memory = judged(lib, "MemoryStore").stores.memory
     store, entries = _store_with_stand_in(memory, 600, time.time)
     text = '{"cookie":{"originalMaxAge":null,"expires":null},"user":"ada","cart":["book"]}'
     now = time.time()
@@ -707,7 +672,7 @@ def check_get(lib: ModuleType) -> None:
     ],
 )
 def check_set(lib: ModuleType) -> None:
-    memory = own_code(lib, 2).stores.memory
+    memory = judged(lib, "MemoryStore").stores.memory
     with frozen_clock(memory, T) as clock:
         store, entries = _store_with_stand_in(memory, 600, lambda: clock.now)
         data = express_entry(T + 30, user="ada", cart=["book"])
@@ -751,7 +716,7 @@ def check_set(lib: ModuleType) -> None:
     ],
 )
 def check_touch(lib: ModuleType) -> None:
-    memory = own_code(lib, 2).stores.memory
+    memory = judged(lib, "MemoryStore").stores.memory
     with frozen_clock(memory, T) as clock:
         store, entries = _store_with_stand_in(memory, 600, lambda: clock.now)
         stored = '{"cookie":{"originalMaxAge":1800000},"user":"ada","cart":["book"]}'

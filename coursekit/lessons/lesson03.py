@@ -28,11 +28,10 @@ from urllib.parse import quote, unquote
 
 import flask
 
-from ..exercises import exercise, question
+from ..exercises import exercise, judged, question
 from ..table import Table
-from .lesson02 import Recorder, own_code
 
-__all__ = ["Recorder", "make_app"]
+__all__ = ["make_app"]
 
 HELLO_SIGNED = "hello.DGDUkGlIkCzPz+C0B064FNgHdEjox7ch8tOBGslZ5QI"  # cookie-signature
 APPLE_COOKIE_VALUE = "s%3Aapple.D8Y%2BpkTAmeR0PobOhY4G97PRW%2Bj7bUnP%2F5m6%2FOn1MCU"  # express
@@ -165,7 +164,7 @@ def _sign_mistake(got: Any, value: str, secret: str) -> str:
     ],
 )
 def check_sign(lib: ModuleType) -> None:
-    sign = own_code(lib, 3).signing.sign
+    sign = judged(lib, "sign").signing.sign
     got = sign("hello", "tobiiscool")
     assert got == HELLO_SIGNED, (
         f"sign('hello', 'tobiiscool') gave {got!r}; cookie-signature's tests expect "
@@ -244,7 +243,7 @@ def _as_text(item: Any) -> Any:
     ],
 )
 def check_unsign(lib: ModuleType) -> None:
-    signing = own_code(lib, 3).signing
+    signing = judged(lib, "unsign").signing
     unsign = signing.unsign
     with _replaced(signing, "sign", reference_sign):  # a slip in sign shows in 3.1 only
         got = unsign(HELLO_SIGNED, "tobiiscool")
@@ -314,7 +313,7 @@ def check_unsign(lib: ModuleType) -> None:
     ],
 )
 def check_cookie_value(lib: ModuleType) -> None:
-    signing = own_code(lib, 3).signing
+    signing = judged(lib, "cookie_value").signing
     with _replaced(signing, "sign", reference_sign):
         got = signing.cookie_value("apple", "keyboard cat")
         signed = reference_sign("apple", "keyboard cat")
@@ -358,7 +357,7 @@ def _cookie(sid: str, secret: str = "keyboard cat") -> str:
     ],
 )
 def check_id_from_cookie(lib: ModuleType) -> None:
-    signing = own_code(lib, 3).signing
+    signing = judged(lib, "id_from_cookie").signing
     read = signing.id_from_cookie
     with _replaced(signing, "unsign", reference_unsign):
         got = read(APPLE_COOKIE_VALUE, ["keyboard cat"])

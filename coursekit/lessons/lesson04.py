@@ -11,12 +11,9 @@ how they are written.
 from __future__ import annotations
 
 import inspect
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,9 +21,9 @@ import requests
 from flask import Flask, current_app, request, session
 from IPython.display import Markdown
 
-from coursekit.exercises import exercise, question
+from coursekit.exercises import exercise, judged, question
 from coursekit.live import LiveServer
-from coursekit.recorder import Recorder, RequestStory
+from coursekit.recorder import Recorder, RequestStory, signals_of
 from coursekit.table import Table
 
 SECRET = "keyboard cat"
@@ -122,12 +119,6 @@ def plain_store(lib: Any) -> Any:
 
 
 # -- recording ---------------------------------------------------------------------------------
-def signals_of(engine: Any) -> Any:
-    """The ``signals`` module of the package ``engine`` comes from (yours or the reference),
-    found through the engine's own module, whatever the package is called now."""
-    return type(engine).__init__.__globals__["signals"]
-
-
 def writes(story: RequestStory) -> int:
     """How many times one recorded request wrote the session to the store."""
     return sum(call["operation"] in ("set", "replace", "merge") for call in story.store_calls())
@@ -308,30 +299,6 @@ def store_calls(recordings: dict[str, Recorder]) -> Table:
 
 
 # -- the checks ----------------------------------------------------------------------------------
-def alone(lib: Any, module: str, names: set[str]) -> Any:
-    """The package a check judges. For the learner's own package (any ``my_sessionlib*``):
-    the reference, with only this exercise's cell (the one defining ``names``) taken from
-    the learner's folder as it stands, stub included; so an unfinished or wrong neighbour
-    never decides this verdict. Any other package (the tests' variants) as it is."""
-    if not getattr(lib, "__name__", "").startswith("my_sessionlib"):
-        return lib
-    from coursekit import package
-
-    folder = package._STARTED.get("package") or package.mine_folder()
-    path = module.replace(".", "/") + ".py"
-    mine = [c for c in package.chunks(folder) if c.module == path and c.names == names]
-    if not mine:
-        return lib
-    where = Path(tempfile.mkdtemp(prefix="sessionlib-check-")) / "copy"
-    try:
-        shutil.copytree(package.REFERENCE, where, ignore=shutil.ignore_patterns("__pycache__"))
-        package.write_cell(where, module, mine[0].text.partition("\n")[2])
-        texts = {p.relative_to(where).as_posix(): p.read_text() for p in where.rglob("*.py")}
-    finally:
-        shutil.rmtree(where.parent)
-    return package.load_package(texts, name="my_sessionlib_alone")
-
-
 def save_only() -> str:
     session.save()  # stores the session as it is, no change
     return "saved"
@@ -531,7 +498,7 @@ def _writes(n: int) -> str:
     ],
 )
 def check_save_reason(lib: Any) -> None:
-    lib = alone(lib, "engine", {"save_reason"})
+    lib = judged(lib, "save_reason")
     visitor = Probe(lib).visitor()
     _wrote(visitor.get("/peek"), 0, None, "defaults, a new visitor's /peek (nothing put in it)")
     _wrote(visitor.get("/count"), 1, "modified", "defaults, a new visitor's /count")
@@ -584,7 +551,7 @@ def check_save_reason(lib: Any) -> None:
     ],
 )
 def check_should_touch(lib: Any) -> None:
-    lib = alone(lib, "engine", {"should_touch"})
+    lib = judged(lib, "should_touch")
     probe = Probe(lib, plain=True)  # a store that can't restart a session's life on a read
     visitor = probe.visitor()
     result = visitor.get("/peek")
@@ -634,7 +601,7 @@ def check_should_touch(lib: Any) -> None:
     ],
 )
 def check_should_set_cookie(lib: Any) -> None:
-    lib = alone(lib, "engine", {"should_set_cookie"})
+    lib = judged(lib, "should_set_cookie")
     visitor = Probe(lib).visitor()
     result = visitor.get("/peek")
     assert not result.cookies, (

@@ -24,8 +24,7 @@ from flask import Flask, request, session
 from IPython.display import Markdown
 
 from coursekit.backends import redis_client, redis_prefix
-from coursekit.exercises import exercise, question
-from coursekit.lessons.lesson04 import alone
+from coursekit.exercises import exercise, judged, question
 from coursekit.lessons.lesson04 import make_app as lesson04_app
 from coursekit.live import LiveServer
 from coursekit.table import Table, shorten
@@ -393,7 +392,7 @@ def _near(value: Any, expected: float) -> bool:
     ],
 )
 def check_max_age(lib: Any) -> None:
-    own = alone(lib, "cookie", {"Expiry", "_whole_ms"})
+    own = judged(lib, "Expiry", "_whole_ms")
     expiry_class = own.cookie.Expiry
     with frozen(own.cookie, 1000.0006) as clock:
         countdown = expiry_class()
@@ -464,7 +463,7 @@ def check_max_age(lib: Any) -> None:
     ],
 )
 def check_reset_max_age(lib: Any) -> None:
-    own = alone(lib, "cookie", {"Expiry", "_whole_ms"})
+    own = judged(lib, "Expiry", "_whole_ms")
     expiry_class = own.cookie.Expiry
     with frozen(own.cookie, 2000.0007) as clock:
         running = expiry_class(original_max_age=60, expires_at=2030.0)  # 30 s left

@@ -22,7 +22,8 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..diagrams import Mermaid
-from ..exercises import exercise, question
+from ..exercises import exercise, judged, question
+from ..recorder import signals_of
 from ..setcookie import set_cookie_table as set_cookie_table  # for the notebook
 from ..table import Table, shorten
 
@@ -33,36 +34,6 @@ session: Any = flask.session  # typed loosely: sessionlib's session has rotate()
 
 
 # -- the learner's package as a check judges it -------------------------------------------
-
-
-def as_written(lib: Any, *names: str) -> Any:
-    """The package a check judges: the learner's cells that define ``names`` as they wrote
-    them (stubs included), and the reference wherever another cell still holds a stub.
-    (``coursekit.package.for_checks`` keeps every stub of the lesson; but the holes of one
-    lesson depend on each other: no stored session loads while ``outlived`` is a stub, so
-    6.1 could never pass before 6.4.) A package that is not the learner's (the tests'
-    variants) is judged as it is."""
-    if getattr(lib, "__name__", "") not in ("my_sessionlib", "my_sessionlib_checked"):
-        return lib
-    from .. import package
-
-    folder = package._STARTED.get("package") or package.mine_folder()
-    by_id = {chunk.cell_id: chunk for chunk in package.chunks(package.REFERENCE)}
-    texts = {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*.py")}
-    for chunk in package.unfinished(folder):
-        if chunk.names & set(names) or chunk.cell_id not in by_id:
-            continue
-        original = by_id[chunk.cell_id].text
-        head, body = chunk.text[: chunk.text.index("\n") + 1], original[original.index("\n") + 1 :]
-        texts[chunk.module] = texts[chunk.module].replace(chunk.text, head + body, 1)
-    key = hash(tuple(sorted(texts.items())))
-    if key not in _AS_WRITTEN:  # the same text is the same package: load it once
-        _AS_WRITTEN.clear()
-        _AS_WRITTEN[key] = package.load_package(texts, name="my_sessionlib_as_written")
-    return _AS_WRITTEN[key]
-
-
-_AS_WRITTEN: dict[int, Any] = {}
 
 
 # -- browsers -------------------------------------------------------------------------------
@@ -211,13 +182,6 @@ _KINDS = {
 }
 
 
-def signals_of(app: Flask) -> Any:
-    """The signals module of the sessionlib package ``app`` runs on (the learner's own
-    package has its own signals, apart from the reference's)."""
-    engine = app.extensions["sessionlib"].engine
-    return type(engine).__init__.__globals__["signals"]
-
-
 class Lanes:
     """Record what each request did, in the order it happened, with each browser in its own
     lane: ``with Lanes(app) as story: ...``, then ``story.diagram()`` or ``story.table()``.
@@ -239,7 +203,7 @@ class Lanes:
     def __enter__(self) -> Lanes:
         self._connect(flask.request_started, self._started, self.app)
         self._connect(flask.request_finished, self._finished, self.app)
-        signals = signals_of(self.app)
+        signals = signals_of(self.app.extensions["sessionlib"].engine)
         for name, kind in _KINDS.items():
             self._connect(getattr(signals, name), self._receiver(kind), self.engine)
         if self._client is not None:  # listen to the client too: what it sends, by request
@@ -693,7 +657,7 @@ def _with_cookie(app: Flask, value: str) -> Any:
     ],
 )
 def check_regenerate(lib: Any) -> None:
-    lib = as_written(lib, "regenerate")
+    lib = judged(lib, "regenerate")
     store = lib.MemoryStore()
     app = _app(lib, store)
 
@@ -770,7 +734,7 @@ def check_regenerate(lib: Any) -> None:
     ],
 )
 def check_destroy(lib: Any) -> None:
-    lib = as_written(lib, "destroy")
+    lib = judged(lib, "destroy")
     store = lib.MemoryStore()
     app = _app(lib, store)
 
@@ -852,7 +816,7 @@ def check_destroy(lib: Any) -> None:
     ],
 )
 def check_follow_flask_login(lib: Any) -> None:
-    lib = as_written(lib, "follow_flask_login", "_rotate_at_login", "_destroy_at_logout")
+    lib = judged(lib, "follow_flask_login", "_rotate_at_login", "_destroy_at_logout")
     store = lib.MemoryStore()
     app = _app(lib, store)
     LoginManager(app).user_loader(User)
@@ -943,7 +907,7 @@ def _entry(sid: str, created_ago: float | None, saved_ago: float = 1.0) -> dict[
 def check_outlived(lib: Any) -> None:
     import sessionlib
 
-    lib = as_written(lib, "outlived")
+    lib = judged(lib, "outlived")
     for timeout in (500, None):
         store = lib.MemoryStore()
         app = _app(lib, store, absolute_timeout=timeout, rolling=True)

@@ -23,9 +23,9 @@ import requests
 from flask import Flask, request
 from redis.exceptions import ResponseError
 
-from ..exercises import exercise, question
+from ..exercises import exercise, judged, question
 from ..table import Table, shorten
-from .lesson06 import COOKIE, Lanes, as_written, browser, id_of
+from .lesson06 import COOKIE, Lanes, browser, id_of
 
 __all__ = ["Lanes", "browser", "make_app"]
 
@@ -305,7 +305,7 @@ def _store(lib: Any, **options: Any) -> tuple[Any, RecordingRedis]:
     ],
 )
 def check_ttl_of(lib: Any) -> None:
-    lib = as_written(lib, "RedisKeys")
+    lib = judged(lib, "RedisKeys")
     keys = lib.stores.redis.RedisKeys
 
     def ttl(data: dict[str, Any], **options: Any) -> Any:
@@ -344,7 +344,7 @@ def check_ttl_of(lib: Any) -> None:
     ],
 )
 def check_get(lib: Any) -> None:
-    lib = as_written(lib, "RedisStore")
+    lib = judged(lib, "RedisStore")
     store, client = _store(lib)
     entry = _entry(100, user="alice")
     client.look.set("check:a", _compact(entry), ex=100)
@@ -382,7 +382,7 @@ def check_get(lib: Any) -> None:
     ],
 )
 def check_get_and_touch(lib: Any) -> None:
-    lib = as_written(lib, "RedisStore")
+    lib = judged(lib, "RedisStore")
     store, client = _store(lib, ttl=500)
     entry = _entry(100, user="alice")
     client.look.set("check:a", _compact(entry), ex=100)
@@ -432,7 +432,7 @@ def check_get_and_touch(lib: Any) -> None:
     ],
 )
 def check_write(lib: Any) -> None:
-    lib = as_written(lib, "RedisStore")
+    lib = judged(lib, "RedisStore")
     store, client = _store(lib)
     entry = _entry(60.3, user="alice")
     text = _compact(entry)
@@ -487,7 +487,7 @@ def check_write(lib: Any) -> None:
     ],
 )
 def check_touch(lib: Any) -> None:
-    lib = as_written(lib, "RedisStore")
+    lib = judged(lib, "RedisStore")
     store, client = _store(lib)
     value = _compact(_entry(100, user="alice"))
     client.look.set("check:t", value, ex=100)

@@ -545,7 +545,7 @@ exercise(
 
 exercise(
     "8.4",
-    "login and checkout (L1-L6)",
+    "login and checkout (L1-L7)",
     hints=[
         "USERS.get(user) is None for an unknown user: refuse before comparing, or an unknown "
         "user with an empty password logs in.",
