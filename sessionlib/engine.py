@@ -135,6 +135,8 @@ def finish(session: Session) -> str | None:
 # %% ../solutions/04_middleware.ipynb #558258cd
 def save_reason(session: Session, now: lifecycle.State, modified: bool) -> str | None:
     """Why the store must be written now, or None (express's ``shouldSave``)."""
+    if session.interrupted:
+        return None  # another request ended it: nothing may bring it back
     if session._saved == now and not session._forced:
         return None  # the store holds exactly this
     if session._saved is not None or modified:
@@ -149,8 +151,8 @@ def save_reason(session: Session, now: lifecycle.State, modified: bool) -> str |
 # %% ../solutions/04_middleware.ipynb #f789fe21
 def should_touch(session: Session) -> bool:
     """Whether an unchanged session's expiry must be moved in the store (express's
-    ``shouldTouch``): it came with the request, nothing wrote it, the read did not."""
-    return not session.new and session._saved == session._loaded and not session._fresh_ttl
+    ``shouldTouch``): it came with the request, and no read or write has set its TTL."""
+    return not (session.new or session._fresh_ttl or session.interrupted)
 
 
 # %% ../solutions/04_middleware.ipynb #b2fbf405

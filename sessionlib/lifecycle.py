@@ -149,7 +149,7 @@ def write(session: Session, reason: str, now: State) -> None:
         session.interrupted = session._dead_cookie = True
         signals.emit(signals.session_interrupted, engine, sid=short_id(sid))
         return
-    session._saved = now
+    session._saved, session._fresh_ttl = now, True  # the write set the TTL too
     signals.emit(signals.session_saved, engine, sid=short_id(sid), reason=reason)
 
 # %% ../solutions/04_middleware.ipynb #d2e85beb

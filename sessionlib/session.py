@@ -44,7 +44,7 @@ class SessionState(MutableMapping[str, Any]):
         self._forced = False  # ``modified = True``: write even if nothing changed
         self._destroyed = False  # destroy() ran: a new session is stored only if written to
         self._dead_cookie = False  # the browser's cookie must be deleted
-        self._fresh_ttl = False  # loading already restarted the store's TTL
+        self._fresh_ttl = False  # the store's TTL is fresh: a read or a write set it
 
     def _contents(self) -> dict[str, Any]:
         self.accessed = True

@@ -165,7 +165,11 @@ WRONG_SHOULD_TOUCH = {
         """,
     "touches after a save() in the view": """
         def should_touch(session):
-            return not session.new and not session._fresh_ttl
+            return not session.new and not session.interrupted
+        """,
+    "touches a session another request ended": """
+        def should_touch(session):
+            return not (session.new or session._fresh_ttl)
         """,
     "touches again what the read already touched": """
         def should_touch(session):
@@ -173,7 +177,7 @@ WRONG_SHOULD_TOUCH = {
         """,
     "touches new sessions the store doesn't hold": """
         def should_touch(session):
-            return session._saved == session._loaded and not session._fresh_ttl
+            return not (session._fresh_ttl or session.interrupted)
         """,
 }
 

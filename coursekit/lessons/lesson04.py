@@ -316,6 +316,13 @@ def undo() -> str:
     return f"n = {session['n']}"
 
 
+def ended_elsewhere() -> str:
+    current_app.extensions["sessionlib"].store.destroy(session.id)  # a logout in another tab
+    session["late"] = True
+    session.save()  # refused: the entry is gone (session.interrupted)
+    return "too late"
+
+
 def logout() -> str:
     session.destroy()
     return "logged out"
@@ -337,7 +344,7 @@ def gone() -> str:
     return "changed"
 
 
-CHECK_ROUTES = [save_only, force, undo, logout, forget_me, remember, gone]
+CHECK_ROUTES = [save_only, force, undo, ended_elsewhere, logout, forget_me, remember, gone]
 
 
 @dataclass
@@ -543,11 +550,10 @@ def check_save_reason(lib: Any) -> None:
     hints=[
         'A touch tells the store "this session is still in use". Which sessions does the '
         "store hold at all? (`session.new`)",
-        "A write during the request (a save() in the view) already gave the store the new "
-        "expiry: compare what the store holds from this request (`session._saved`) with what "
-        "was loaded (`session._loaded`).",
-        "MemoryStore and RedisStore restart a session's life while reading it (GETEX); "
-        "`session._fresh_ttl` says this read already did it.",
+        "MemoryStore and RedisStore restart a session's life while reading it (GETEX), and "
+        "any write (a save() in the view) sets it too: `session._fresh_ttl` says one did.",
+        "A save() refused because another request ended the session (`session.interrupted`) "
+        "leaves nothing to touch.",
     ],
 )
 def check_should_touch(lib: Any) -> None:
@@ -571,6 +577,10 @@ def check_should_touch(lib: Any) -> None:
     assert visitor.get("/job").touches == 0, (
         "/job: the view's save() wrote the session, with its expiry, during this request; "
         "a touch after that write is a wasted store call."
+    )
+    assert visitor.get("/ended-elsewhere").touches == 0, (
+        "/ended-elsewhere: another request destroyed the session and the view's save() was "
+        "refused (session.interrupted); there is nothing left to touch."
     )
 
     visitor = Probe(lib).visitor()  # MemoryStore: the read restarts the session's life
