@@ -42,9 +42,8 @@ OPTIONS: dict[str, tuple[Any, Callable[[Any], bool], str]] = {
     "genid": (default_genid, callable, "a function returning a new id"),
     "unset": ("keep", lambda v: v in ("keep", "destroy"), "'keep' or 'destroy'"),
     "cookie": (None, lambda v: True, "checked by CookieOptions"),
-    # Not in express: the most bytes of JSON a session may take (1 MiB: a few KB is normal;
-    # past this it belongs in a database); save only the keys a request changed; seconds
-    # from creation after which a session ends, however active.
+    # Not in express: bytes of JSON at most (a few KB is normal: past 1 MiB, use a database);
+    # save only the keys a request changed; seconds after which a session ends, however active.
     "max_size": (1024 * 1024, lambda v: v is None or type(v) is int and v > 0, "bytes or None"),
     "merge": (False, _flag, "True or False"),
     "absolute_timeout": (None, _positive, "a number of seconds or None"),

@@ -153,9 +153,8 @@ class EngineSessionInterface(SessionInterface):
 
 
 def _answer_with_handler(app: Flask, error: StoreUnavailable, response: Response) -> None:
-    """Answer with the app's handler for ``StoreUnavailable`` (without one: raise, a 500).
-    Flask saves the session after the view, where errors no longer reach the handlers,
-    so the handler's response is copied into the one Flask is about to send."""
+    """Answer with the app's handler for ``StoreUnavailable`` (none: a 500). Flask saves after
+    the view, where errors reach no handler: the handler's response replaces Flask's."""
     replacement = app.make_response(app.handle_user_exception(error))
     response.status, response.headers = replacement.status, replacement.headers
     response.response = replacement.response

@@ -69,23 +69,13 @@ def load(session: Session) -> None:
             data = call_store(session, "get", sid)
         else:
             data = call_store(session, "get_and_touch", sid, session.options.max_age)
-        found = data is not None and adopt(session, sid, data)
-        if not found and session.rejected is None:
-            session.rejected = "unknown_id" if data is None else "corrupt"
-        rejected = None if found else session.rejected
-        signals.emit(
-            signals.session_loaded,
-            session.engine,
-            sid=short_id(sid),
-            found=found,
-            rejected=rejected,
-        )
-        if found:
+        if data is not None and adopt(session, sid, data):
+            signals.emit(signals.session_loaded, session.engine, sid=short_id(sid), found=True)
             return
-    if not session.candidates:
-        signals.emit(
-            signals.session_loaded, session.engine, sid=None, found=False, rejected=session.rejected
-        )
+        session.rejected = session.rejected or ("unknown_id" if data is None else "corrupt")
+    tried = short_id(session.candidates[-1]) if session.candidates else None
+    loaded, rejected = signals.session_loaded, session.rejected
+    signals.emit(loaded, session.engine, sid=tried, found=False, rejected=rejected)
     generate(session, "rejected" if session.rejected else "no_cookie")
 
 # %% ../solutions/04_middleware.ipynb #9ab5c176

@@ -8,9 +8,8 @@ from typing import Any
 from blinker import Namespace, Signal
 
 _signals = Namespace()  # each is sent by the SessionEngine, with data that is safe to log
-#: A session was looked up: ``sid``, ``found``, ``rejected`` (None, or why no stored
-#: session came of the cookie: "unsigned", "bad_signature", "invalid_id", "unknown_id",
-#: "corrupt", "expired" or "absolute_timeout").
+#: A session was looked up: ``sid``, ``found``, and if not found ``rejected``: why ("unsigned",
+#: "bad_signature", "invalid_id", "unknown_id", "corrupt", "expired", "absolute_timeout").
 session_loaded = _signals.signal("session-loaded")
 #: A new session: ``sid``, ``reason`` ("no_cookie", "rejected", "regenerated", "destroyed").
 session_created = _signals.signal("session-created")

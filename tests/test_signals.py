@@ -227,7 +227,7 @@ def test_session_loaded_from_its_cookie_is_announced_with_the_store_read(revisit
     assert read["key"] == short(sid)
     assert read["found"] is True
     assert read["ttl"] == 60
-    assert events.one("session_loaded") == {"sid": short(sid), "found": True, "rejected": None}
+    assert events.one("session_loaded") == {"sid": short(sid), "found": True}
 
 
 # -- rejected cookies ----------------------------------------------------------------------

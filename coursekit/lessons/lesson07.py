@@ -424,8 +424,10 @@ def check_get_and_touch(lib: Any) -> None:
     "7.4",
     "RedisStore.write(): SET ... EX, with XX for a stored session",
     [
-        "One command: self.client.set(key, text, ex=ttl, xx=only_if_stored), run through "
-        "self.call, with text = self.dumps(data) and ttl = self.ttl_of(data).",
+        "One command, SET key text EX ttl (XX for a stored session), with text = "
+        "self.dumps(data) and ttl = self.ttl_of(data). Send it through self.acked, which runs "
+        "it on the client (with wait_replicas, waiting for a replica): "
+        "self.acked(lambda redis: redis.set(...)).",
         "Return whether Redis wrote it: SET ... XX replies nil (None) when the key is gone.",
         "A TTL of None (disable_ttl) means no EX. A TTL of 0 or less means the session is over: "
         "delete the key (self.destroy) instead; EX 0 is an error in Redis.",

@@ -17,14 +17,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..signals import short_id
-from .base import (
-    SessionData,
-    Store,
-    StoreUnavailable,
-    compact_json,
-    merged,
-    ttl_seconds,
-)
+from . import base
+from .base import SessionData, Store, StoreUnavailable
 
 log = logging.getLogger("sessionlib")
 #: Errors that mean "Redis can't take this now" (down, failing over, a replica): a 503.
@@ -43,12 +37,15 @@ class RedisKeys:
         disable_touch: bool = False,
         disable_ttl: bool = False,
         serializer: Any = None,
+        wait_replicas: int = 0,
     ) -> None:
         if serializer is not None and not all(hasattr(serializer, m) for m in ("dumps", "loads")):
             raise ValueError(f"serializer must have dumps and loads, not {serializer!r}")
         self.client, self.prefix, self.ttl = client, prefix, ttl
         self.disable_touch, self.disable_ttl = disable_touch, disable_ttl
-        self.dumps = serializer.dumps if serializer else compact_json
+        self.wait_replicas = wait_replicas  # replicas that must have a write before it counts
+        self.touches_on_get = not (disable_touch or disable_ttl or callable(ttl))  # GETEX
+        self.dumps = serializer.dumps if serializer else base.compact_json
         self.loads = serializer.loads if serializer else json.loads
 
     def key(self, sid: str) -> str:
@@ -61,14 +58,34 @@ class RedisKeys:
             return None
         if callable(self.ttl):
             return math.ceil(self.ttl(data))
-        return ttl_seconds(data, self.ttl)
+        return base.ttl_seconds(data, self.ttl)
 
     def call(self, command: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a command; Redis being unreachable or read-only becomes ``StoreUnavailable``."""
+        """Run a command; Redis unreachable, read-only or short of replicas (a server's
+        ``min-replicas-to-write``) is ``StoreUnavailable``."""
         try:
             return command(*args, **kwargs)
         except UNAVAILABLE as error:
             raise StoreUnavailable(f"Redis is unavailable: {error}") from error
+        except ResponseError as error:
+            if not str(error).startswith("NOREPLICAS"):
+                raise
+            raise StoreUnavailable(f"Redis has too few replicas: {error}") from error
+
+    def acked(self, write: Callable[[Any], Any]) -> Any:
+        """Run ``write`` on the client; with ``wait_replicas``, in one round trip with Redis's
+        ``WAIT``, so that a write no replica took (say, on a primary a failover just left
+        behind) is ``StoreUnavailable``, and the next request asks for the primary anew."""
+        if not self.wait_replicas:
+            return self.call(write, self.client)
+        with self.client.pipeline(transaction=False) as pipe:
+            write(pipe)
+            pipe.execute_command("WAIT", self.wait_replicas, 100)  # 100 ms at most
+            result, replicas = self.call(pipe.execute)
+        if replicas < self.wait_replicas:
+            self.client.connection_pool.disconnect(inuse_connections=False)
+            raise StoreUnavailable(f"{replicas} of {self.wait_replicas} replicas took the write")
+        return result
 
     def read(self, sid: str, command: Callable[..., Any], **options: Any) -> SessionData | None:
         """Run a read of ``sid``'s key; a value that is not a session (another Redis type,
@@ -101,10 +118,6 @@ class RedisStore(RedisKeys, Store):
     #: How many times ``merge`` tries while other requests keep writing the same key.
     merge_attempts = 50
 
-    @property
-    def touches_on_get(self) -> bool:  # type: ignore[override]
-        return not (self.disable_touch or self.disable_ttl or callable(self.ttl))
-
     def get(self, sid: str) -> SessionData | None:
         return self.read(sid, self.client.get)
 
@@ -127,7 +140,9 @@ class RedisStore(RedisKeys, Store):
             self.destroy(sid)  # already expired (and EX 0 is an error)
             return True
         text = self.dumps(data)
-        return bool(self.call(self.client.set, self.key(sid), text, ex=ttl, xx=only_if_stored))
+        return bool(
+            self.acked(lambda redis: redis.set(self.key(sid), text, ex=ttl, xx=only_if_stored))
+        )
 
     def touch(self, sid: str, data: SessionData) -> None:
         ttl = None if self.disable_touch else self.ttl_of(data)
@@ -135,7 +150,7 @@ class RedisStore(RedisKeys, Store):
             self.call(self.client.expire, self.key(sid), ttl)
 
     def destroy(self, sid: str) -> None:
-        self.call(self.client.delete, self.key(sid))
+        self.acked(lambda redis: redis.delete(self.key(sid)))
 
     def merge(
         self, sid: str, data: SessionData, changed: Collection[str], removed: Collection[str]
@@ -152,7 +167,7 @@ class RedisStore(RedisKeys, Store):
                     current = None if raw is None else self.decode(sid, raw)
                     if current is None:
                         return False  # destroyed meanwhile: nothing may bring it back
-                    result = merged(current, data, changed, removed)
+                    result = base.merged(current, data, changed, removed)
                     pipe.multi()
                     pipe.set(key, self.dumps(result), ex=self.ttl_of(result), xx=True)
                     pipe.execute()
