@@ -3,8 +3,9 @@
 ``SUBMISSIONS`` holds one folder per learner, with that learner's lesson notebooks
 anywhere inside it (nbgrader's ``submitted/<learner>/<assignment>/`` works as it is).
 For each learner, each notebook runs in a kernel of its own, in lesson order, in a
-scratch folder, so its ``#| export`` cells build the learner's package there; a notebook
-that fails or runs past the time limit is marked and the rest go on. Then each lesson's
+scratch folder that holds the course's learner copies of the lessons not handed in, so
+its ``#| export`` cells build the learner's whole package there; a notebook that fails or
+runs past the time limit is marked and the rest go on. Then each lesson's
 tests run on that package (``pytest -m lessonN --impl mine``). The result is one table,
 ``grades.csv`` and ``grades.md``: per learner, each exercise's verdict and each lesson's
 tests passed out of run.
@@ -25,11 +26,12 @@ from pathlib import Path
 
 import nbformat
 
-from .package import ROOT
+from .package import LESSONS, ROOT, lesson_notebooks
 
 VERDICT = re.compile(r"^(✅ PASS|⏳ NOT DONE YET|❌ NOT YET RIGHT) Exercise (\S+):", re.M)
 SHORT = {"✅ PASS": "pass", "⏳ NOT DONE YET": "todo", "❌ NOT YET RIGHT": "wrong"}
 LESSON = re.compile(r"^(\d\d)_\w+\.ipynb$")
+SUMMARY = re.compile(r"(\d+) (passed|failed|errors?)\b")
 
 __all__ = ["Grade", "grade_learner", "main"]
 
@@ -45,7 +47,7 @@ class Grade:
 
 
 def _printed(notebook: nbformat.NotebookNode) -> str:
-    return "".join(
+    return "\n".join(  # a verdict begins a line even after output without a newline
         output.get("text", "")
         for cell in notebook.cells
         for output in cell.get("outputs", [])
@@ -58,7 +60,10 @@ def run_notebook(path: Path, folder: Path, timeout: float) -> tuple[str, str | N
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    notebook = nbformat.read(path, as_version=4)
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as error:  # NotJSONError, a validation error: not a notebook
+        return "", f"{path.name}: not a notebook that can be read ({type(error).__name__})"
     client = NotebookClient(
         notebook,
         timeout=timeout,
@@ -66,41 +71,51 @@ def run_notebook(path: Path, folder: Path, timeout: float) -> tuple[str, str | N
         allow_errors=True,  # an exercise that raises must not hide the others' verdicts
         resources={"metadata": {"path": str(folder)}},
     )
-    problem = None
+    stopped = None
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     try:
         client.execute()
     except (CellTimeoutError, TimeoutError):
-        problem = f"{path.name}: a cell ran past {timeout:.0f} s"
-    except (CellExecutionError, DeadKernelError) as error:
-        problem = f"{path.name}: {type(error).__name__}"
+        stopped = f"a cell ran past {timeout:g} s"
+        # That cell, the last one begun, shows the KeyboardInterrupt of the kernel's
+        # shutdown: an error of the grader's, not of the learner's.
+        begun = [cell for cell in cells if cell.get("execution_count") is not None]
+        cells = [cell for cell in cells if cell is not begun[-1]] if begun else cells
+    except (CellExecutionError, DeadKernelError, RuntimeError) as error:  # RuntimeError:
+        stopped = f"stopped: {type(error).__name__}"  # the kernel did not start
     errors = [
         f"{output.get('ename')}"
-        for cell in notebook.cells
+        for cell in cells
         for output in cell.get("outputs", [])
         if output.get("output_type") == "error"
     ]
-    if errors and problem is None:
-        problem = f"{path.name}: {len(errors)} cell(s) raised ({', '.join(sorted(set(errors)))})"
-    return _printed(notebook), problem
+    found = [stopped] if stopped else []  # errors before a timeout are reported too
+    if errors:
+        found.append(f"{len(errors)} cell(s) raised ({', '.join(sorted(set(errors)))})")
+    return _printed(notebook), f"{path.name}: {', '.join(found)}" if found else None
 
 
 def lesson_tests(package: Path, lesson: int, timeout: float) -> str:
-    """``passed/run`` of lesson ``lesson``'s tests on ``package``, or why they did not run."""
+    """``passed/run`` of lesson ``lesson``'s tests on ``package``, or why they did not run.
+    They may take five times a cell's ``timeout``, and ten minutes at least: collecting the
+    suite alone takes seconds, whatever the limit for a cell."""
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"]
     command += ["-m", f"lesson{lesson}", "--impl", "mine", f"--mine={package}"]
     try:
         done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=timeout * 5
+            command, cwd=ROOT, capture_output=True, text=True, timeout=max(timeout * 5, 600)
         )
     except subprocess.TimeoutExpired:
         return "timed out"
-    counts = {
-        kind: int(number)
-        for number, kind in re.findall(r"(\d+) (passed|failed|error|errors)", done.stdout)
-    }
+    # Only pytest's last line counts: a failure's message may say "2 failed" too.
+    summary = (done.stdout.strip().splitlines() or [""])[-1]
+    counts = {kind: int(number) for number, kind in SUMMARY.findall(summary)}
     passed = counts.get("passed", 0)
     run = passed + counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0)
-    return f"{passed}/{run}" if run else "no tests"
+    if run:
+        return f"{passed}/{run}"
+    # 5: none collected; otherwise the package could not even be imported (exit 3 or 4).
+    return "no tests" if done.returncode == 5 else f"did not run (pytest exit {done.returncode})"
 
 
 def grade_learner(learner: str, notebooks: list[Path], timeout: float) -> Grade:
@@ -110,11 +125,19 @@ def grade_learner(learner: str, notebooks: list[Path], timeout: float) -> Grade:
         folder = Path(scratch)
         for path in notebooks:
             shutil.copy(path, folder / path.name)
+        handed_in = lesson_notebooks(folder)
+        # The first setup cell writes the package from every lesson in its folder, as in
+        # the course's notebooks/: the lessons not handed in are there as the course's
+        # learner copies (their stubs stand for "not written yet"), never run.
+        numbers = {path.name[:2] for path in handed_in}
+        for path in lesson_notebooks(LESSONS):
+            if path.name[:2] not in numbers:
+                shutil.copy(path, folder / path.name)
         package = folder / "my_sessionlib"
         previous = os.environ.get("SESSIONLIB_MINE")
         os.environ["SESSIONLIB_MINE"] = str(package)
         try:
-            for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+            for path in handed_in:
                 printed, problem = run_notebook(path, folder, timeout)
                 for verdict, exercise in VERDICT.findall(printed):
                     grade.exercises[exercise] = SHORT[verdict]
@@ -125,7 +148,7 @@ def grade_learner(learner: str, notebooks: list[Path], timeout: float) -> Grade:
                 os.environ.pop("SESSIONLIB_MINE", None)
             else:
                 os.environ["SESSIONLIB_MINE"] = previous
-        lessons = sorted({int(path.name[:2]) for path in notebooks})
+        lessons = sorted({int(path.name[:2]) for path in handed_in})
         if (package / "__init__.py").exists():
             for lesson in lessons:
                 grade.lessons[lesson] = lesson_tests(package, lesson, timeout)

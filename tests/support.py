@@ -1,5 +1,6 @@
 """Helpers the test modules share: a call-counting store, a small session app, Set-Cookie
-and cookie-value helpers, and an unreachable Redis.
+and cookie-value helpers, an unreachable Redis, and the solutions' export cells with one
+hole answered differently.
 
 A plain module, not a plugin: pytest puts ``tests/`` on ``sys.path``, so test modules
 ``from support import ...``.
@@ -8,13 +9,16 @@ A plain module, not a plugin: pytest puts ``tests/`` on ``sys.path``, so test mo
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 import socket
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+import nbformat
 import redis
 import requests
 from flask import Flask, jsonify
@@ -24,6 +28,7 @@ from redis.retry import Retry
 
 import sessionlib
 
+SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 SECRET = "keyboard cat"  # express-session's own tests use it too
 session: Any = flask_session  # flask's proxy; typed loosely for the sessionlib methods
 
@@ -194,3 +199,31 @@ def package_with(tmp_path: Any, *cells: tuple[str, str]) -> Any:
 
 
 _variants = itertools.count()
+
+
+HOLE = re.compile(
+    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.M | re.S
+)
+
+
+def export_cell(notebook: str, name: str) -> tuple[str, str]:
+    """The export cell of ``solutions/<notebook>`` that defines ``name``: (module, code)."""
+    for cell in nbformat.read(SOLUTIONS / notebook, as_version=4).cells:
+        directive, _, code = cell.source.partition("\n")
+        if cell.cell_type == "code" and directive.startswith("#| export"):
+            if re.search(rf"^(def|class) {name}\b", code, re.M):
+                return directive.split()[2], code
+    raise LookupError(name)
+
+
+def fill_hole(code: str, function: str, body: str | None) -> str:
+    """``code`` with the hole of ``function`` filled with ``body``, as a learner writes it
+    (dedented, at the hole's indentation); None: the stub of the learner's copy."""
+    start = re.search(rf"^\s*def {function}\(", code, re.M).start()
+    hole = HOLE.search(code, start)
+    indent = hole["indent"]
+    if body is None:
+        filled = f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
+    else:
+        filled = textwrap.indent(textwrap.dedent(body).strip("\n"), indent) + "\n"
+    return code[: hole.start()] + filled + code[hole.end() :]

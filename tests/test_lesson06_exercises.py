@@ -4,12 +4,8 @@ answers a learner plausibly writes (each written out as a learner would)."""
 from __future__ import annotations
 
 import hmac
-import re
 import secrets
-import textwrap
-from pathlib import Path
 
-import nbformat
 import pytest
 import support
 from flask import session
@@ -18,39 +14,13 @@ from coursekit.exercises import PASS, TODO, WRONG, verdict
 
 pytestmark = pytest.mark.lesson6
 
-SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "06_security.ipynb"
-HOLE = re.compile(
-    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.M | re.S
-)
-
-
-def export_cell(name: str) -> tuple[str, str]:
-    """The solution notebook's export cell that defines ``name``: (module, code)."""
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
-        directive, _, code = cell.source.partition("\n")
-        if cell.cell_type == "code" and directive.startswith("#| export"):
-            if re.search(rf"^(def|class) {name}\b", code, re.M):
-                return directive.split()[2], code
-    raise LookupError(name)
-
-
-def fill(code: str, function: str, body: str | None) -> str:
-    """``code`` with the hole of ``function`` filled with ``body``, as a learner writes it
-    (dedented, at the hole's indentation); None: the stub of the learner's copy."""
-    start = re.search(rf"^\s*def {function}\(", code, re.M).start()
-    hole = HOLE.search(code, start)
-    indent = hole["indent"]
-    if body is None:
-        filled = f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-    else:
-        filled = textwrap.indent(textwrap.dedent(body).strip("\n"), indent) + "\n"
-    return code[: hole.start()] + filled + code[hole.end() :]
+NOTEBOOK = "06_security.ipynb"
 
 
 def answered(tmp_path, function: str, body: str | None):
     """The package with ``function``'s hole filled with ``body`` (None: the stub)."""
-    module, code = export_cell(function)
-    return support.package_with(tmp_path, (module, fill(code, function, body)))
+    module, code = support.export_cell(NOTEBOOK, function)
+    return support.package_with(tmp_path, (module, support.fill_hole(code, function, body)))
 
 
 def solution(tmp_path):
@@ -217,8 +187,9 @@ FLASK_LOGIN_WRONG = {
 
 
 def flask_login_package(tmp_path, rotate: str | None, destroy: str | None):
-    module, code = export_cell("follow_flask_login")
-    code = fill(fill(code, "_rotate_at_login", rotate), "_destroy_at_logout", destroy)
+    module, code = support.export_cell(NOTEBOOK, "follow_flask_login")
+    code = support.fill_hole(code, "_rotate_at_login", rotate)
+    code = support.fill_hole(code, "_destroy_at_logout", destroy)
     return support.package_with(tmp_path, (module, code))
 
 

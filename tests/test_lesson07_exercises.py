@@ -4,11 +4,7 @@ answers a learner plausibly writes (each written out as a learner would)."""
 from __future__ import annotations
 
 import json
-import re
-import textwrap
-from pathlib import Path
 
-import nbformat
 import pytest
 import support
 
@@ -16,46 +12,20 @@ from coursekit.exercises import PASS, TODO, WRONG, verdict
 
 pytestmark = pytest.mark.lesson7
 
-SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "07_redis.ipynb"
-HOLE = re.compile(
-    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.M | re.S
-)
-
-
-def export_cell(name: str) -> tuple[str, str]:
-    """The solution notebook's export cell that defines ``name``: (module, code)."""
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
-        directive, _, code = cell.source.partition("\n")
-        if cell.cell_type == "code" and directive.startswith("#| export"):
-            if re.search(rf"^class {name}\b", code, re.M):
-                return directive.split()[2], code
-    raise LookupError(name)
-
-
-def fill(code: str, function: str, body: str | None) -> str:
-    """``code`` with the hole of ``function`` filled with ``body``, as a learner writes it
-    (dedented, at the hole's indentation); None: the stub of the learner's copy."""
-    start = re.search(rf"^\s*def {function}\(", code, re.M).start()
-    hole = HOLE.search(code, start)
-    indent = hole["indent"]
-    if body is None:
-        filled = f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
-    else:
-        filled = textwrap.indent(textwrap.dedent(body).strip("\n"), indent) + "\n"
-    return code[: hole.start()] + filled + code[hole.end() :]
+NOTEBOOK = "07_redis.ipynb"
 
 
 def answered(tmp_path, cls: str, function: str, body: str | None):
     """The package with ``cls.function``'s hole filled with ``body`` (None: the stub); the
     class's other holes keep the solution."""
-    module, code = export_cell(cls)
-    return support.package_with(tmp_path, (module, fill(code, function, body)))
+    module, code = support.export_cell(NOTEBOOK, cls)
+    return support.package_with(tmp_path, (module, support.fill_hole(code, function, body)))
 
 
 def all_stubs(tmp_path, cls: str, functions: list[str]):
-    module, code = export_cell(cls)
+    module, code = support.export_cell(NOTEBOOK, cls)
     for function in functions:
-        code = fill(code, function, None)
+        code = support.fill_hole(code, function, None)
     return support.package_with(tmp_path, (module, code))
 
 
