@@ -391,6 +391,16 @@ def timing_targets(timings: Timings, redises: list[str]) -> list:
     """Each time target, with what the floor layer reaches on the same measure: a target
     below the floor is out of reach for any layer doing the same work."""
     targets = []
+    # The price of writing the library for learners to read: at most 2.2x bare read-only and
+    # 3.0x modifying, and below Flask's own cookie session in the same run.
+    for mode, most in zip(MODES, (3.0, 2.2), strict=True):
+        ratio = timings.ratio(MEMORY, BARE, mode)
+        cookie = timings.ratio("Flask built-in cookie session", BARE, mode)
+        text = (
+            f"sessionlib+MemoryStore <= {most}x bare and below Flask's cookie session "
+            f"({MODE_NAMES[mode]}: {ratio:.2f}x; cookie session {cookie:.2f}x)"
+        )
+        targets.append((text, ratio <= most and ratio < cookie))
     for mode in MODES:
         ratio = timings.ratio(MEMORY, BARE, mode)
         floor = timings.ratio(f"{FLOOR}, in-process dict", BARE, mode)

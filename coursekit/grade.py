@@ -99,7 +99,7 @@ def lesson_tests(package: Path, lesson: int, timeout: float) -> str:
     """``passed/run`` of lesson ``lesson``'s tests on ``package``, or why they did not run.
     They may take five times a cell's ``timeout``, and ten minutes at least: collecting the
     suite alone takes seconds, whatever the limit for a cell."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += ["-m", f"lesson{lesson}", "--impl", "mine", f"--mine={package}"]
     try:
         done = subprocess.run(

@@ -3,6 +3,7 @@
 # %% ../solutions/04_middleware.ipynb #e7cc5a04
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from .stores.base import Store
 from .stores.memory import MemoryStore
 
 MAX_COOKIES = 3  # how many cookies with our name a request may try (a sibling site may add some)
+sign_once = functools.lru_cache(maxsize=256)(cookie_value)  # an id always signs the same
 
 
 def default_genid() -> str:
@@ -171,12 +173,10 @@ def should_set_cookie(session: Session, modified: bool) -> bool:
 def cookie_header(session: Session) -> str:
     """The Set-Cookie header carrying the signed id, announced on ``cookie_set``."""
     engine = session.engine
-    value = cookie_value(session._id, engine.secrets[0])
+    value = sign_once(session._id, engine.secrets[0])
     header = session._cookie.header(engine.name, value)
     if signals.cookie_set.receivers:
-        attributes, masked = session._cookie.to_json(), header.replace(value, "…")
+        attrs, masked = session._cookie.to_json(), header.replace(value, "…")
         sid = short_id(session._id)
-        signals.cookie_set.send(
-            engine, name=engine.name, sid=sid, attributes=attributes, header=masked
-        )
+        signals.cookie_set.send(engine, name=engine.name, sid=sid, attributes=attrs, header=masked)
     return header

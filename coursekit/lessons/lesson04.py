@@ -49,6 +49,10 @@ def cart_add() -> str:
     return ", ".join(session["cart"])
 
 
+def cart_show() -> str:
+    return ", ".join(session.get("cart", []))
+
+
 def start_job() -> str:
     session["job"] = "queued"
     session.save()  # stored now: a worker may read it before this request ends
@@ -78,6 +82,7 @@ ROUTES: dict[str, tuple[str, Callable[..., Any]]] = {
     "/peek": ("GET", peek),
     "/count": ("GET", count),
     "/cart/add": ("GET", cart_add),
+    "/cart": ("GET", cart_show),
     "/job": ("POST", start_job),
     "/wizard": ("POST", wizard),
     "/report": ("GET", report),
@@ -142,20 +147,23 @@ def lazy_loading(server: LiveServer, app: Flask) -> Recorder:
 
 
 def flask_cart_app() -> Flask:
-    """The same /cart/add view on Flask's own session (a signed cookie, no store)."""
+    """The same /cart views on Flask's own session (a signed cookie, no store)."""
     app = Flask("lesson04-flask")
     app.secret_key = SECRET
     app.add_url_rule("/cart/add", "cart_add", cart_add)
+    app.add_url_rule("/cart", "cart_show", cart_show)
     return app
 
 
 def fill_carts(servers: dict[str, LiveServer], items: list[str]) -> dict[str, str]:
-    """Add ``items`` one request at a time on each server; the cart each one ends with."""
+    """Add ``items`` one request at a time on each server; the cart the next request finds
+    (what was saved, not what the last add held in memory)."""
     carts = {}
     for name, server in servers.items():
         shopper = requests.Session()
         for item in items:
-            carts[name] = shopper.get(f"{server.url}/cart/add", params={"item": item}).text
+            shopper.get(f"{server.url}/cart/add", params={"item": item})
+        carts[name] = shopper.get(f"{server.url}/cart").text
     return carts
 
 
