@@ -3,8 +3,8 @@
 ``SUBMISSIONS`` holds one folder per learner, with that learner's lesson notebooks
 anywhere inside it (nbgrader's ``submitted/<learner>/<assignment>/`` works as it is).
 For each learner, each notebook runs in a kernel of its own, in lesson order, in a
-scratch folder that holds the course's learner copies of the lessons not handed in, so
-its ``#| export`` cells build the learner's whole package there; a notebook that fails or
+scratch folder, so its ``#| export`` cells build the learner's package there (the course's
+learner copies stand in for lessons not handed in); a notebook that fails or
 runs past the time limit is marked and the rest go on. Then each lesson's
 tests run on that package (``pytest -m lessonN --impl mine``). The result is one table,
 ``grades.csv`` and ``grades.md``: per learner, each exercise's verdict and each lesson's
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from .package import LESSONS, ROOT, lesson_notebooks
+from .package import ROOT, lesson_notebooks
 
 VERDICT = re.compile(r"^(✅ PASS|⏳ NOT DONE YET|❌ NOT YET RIGHT) Exercise (\S+):", re.M)
 SHORT = {"✅ PASS": "pass", "⏳ NOT DONE YET": "todo", "❌ NOT YET RIGHT": "wrong"}
@@ -125,14 +125,9 @@ def grade_learner(learner: str, notebooks: list[Path], timeout: float) -> Grade:
         folder = Path(scratch)
         for path in notebooks:
             shutil.copy(path, folder / path.name)
+        # The first setup cell writes the package from these and, for the lessons not
+        # handed in, the course's learner copies (their stubs: "not written yet").
         handed_in = lesson_notebooks(folder)
-        # The first setup cell writes the package from every lesson in its folder, as in
-        # the course's notebooks/: the lessons not handed in are there as the course's
-        # learner copies (their stubs stand for "not written yet"), never run.
-        numbers = {path.name[:2] for path in handed_in}
-        for path in lesson_notebooks(LESSONS):
-            if path.name[:2] not in numbers:
-                shutil.copy(path, folder / path.name)
         package = folder / "my_sessionlib"
         previous = os.environ.get("SESSIONLIB_MINE")
         os.environ["SESSIONLIB_MINE"] = str(package)

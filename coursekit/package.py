@@ -42,6 +42,7 @@ __all__ = [
     "chunks",
     "export",
     "lesson_notebooks",
+    "package_sources",
     "for_checks",
     "load_package",
     "mine",
@@ -56,6 +57,16 @@ __all__ = [
 def lesson_notebooks(folder: Path) -> list[Path]:
     """The lessons in ``folder`` (``NN_topic.ipynb``), in order."""
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def package_sources(folder: Path) -> list[Path]:
+    """What a learner's package is first written from: the lessons in ``folder``, and the
+    course's learner copies of those not there, so that a lesson opened on its own still
+    gets a whole package (stubs standing for what is not written yet)."""
+    here = lesson_notebooks(folder)
+    numbers = {path.name[:2] for path in here}
+    course = [path for path in lesson_notebooks(LESSONS) if path.name[:2] not in numbers]
+    return sorted(here + course, key=lambda path: path.name)
 
 
 def _export_cells(notebook: Path) -> dict[str, list[Any]]:
@@ -244,7 +255,7 @@ def start_lesson(lesson: int) -> Path:
     into it. Returns the package's folder."""
     package = mine_folder()
     if not (package / "__init__.py").exists():
-        export(lesson_notebooks(Path.cwd()), package)
+        export(package_sources(Path.cwd()), package)
     _STARTED.update(package=package, lesson=lesson)
     try:
         from IPython import get_ipython
@@ -272,7 +283,7 @@ def mine(lesson: int | None = None, quiet: bool = False) -> ModuleType:
     lesson = _STARTED.get("lesson", 99) if lesson is None else lesson
     package = _STARTED.get("package") or mine_folder()
     if not (package / "__init__.py").exists():
-        export(lesson_notebooks(Path.cwd()), package)
+        export(package_sources(Path.cwd()), package)
     missing = sorted(
         name for chunk in unfinished(package) if chunk.lesson <= lesson for name in chunk.names
     )
@@ -295,7 +306,7 @@ def for_checks(lesson: int, only: set[str] | None = None) -> ModuleType:
     own name, beside the package the live server runs."""
     package = _STARTED.get("package") or mine_folder()
     if not (package / "__init__.py").exists():
-        export(lesson_notebooks(Path.cwd()), package)
+        export(package_sources(Path.cwd()), package)
     if only is None:
         return load_package(with_reference(package, keep={lesson}), name="my_sessionlib_checked")
     with tempfile.TemporaryDirectory() as work:

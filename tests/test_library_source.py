@@ -124,6 +124,28 @@ def test_a_cell_the_learner_runs_replaces_its_stub(tmp_path: Path, learner_packa
     assert lib.sign("hello", "tobiiscool") == "hello.unsigned"  # theirs runs, right or wrong
 
 
+def test_a_lesson_opened_on_its_own_gets_a_whole_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lesson alone in a folder (an nbgrader assignment per lesson): its setup builds
+    the whole package, this lesson's cells from the learner's notebook, the rest from the
+    course's learner copies; the live server runs on it."""
+    nb = nbformat.read(package.SOLUTIONS / "03_signing.ipynb", as_version=4)
+    nbformat.write(nb, tmp_path / "03_signing.ipynb")  # a learner who finished lesson 3
+    monkeypatch.setenv("SESSIONLIB_MINE", str(tmp_path / "my_sessionlib"))
+    monkeypatch.chdir(tmp_path)
+    sources = package.package_sources(tmp_path)
+    assert [path.name[:2] for path in sources] == [f"{n:02d}" for n in range(10)]
+    assert tmp_path / "03_signing.ipynb" in sources
+    with redirect_stdout(io.StringIO()):
+        lib = package.mine(lesson=3)
+    unfinished = {
+        name for chunk in package.unfinished(tmp_path / "my_sessionlib") for name in chunk.names
+    }
+    assert "sign" not in unfinished and "MemoryStore" in unfinished  # 3 theirs, 2 a stub
+    assert _serve_a_count(lib) == ["1", "2", "3"]
+
+
 def test_mine_says_in_one_line_which_pieces_are_not_written_yet(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

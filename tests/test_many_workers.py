@@ -37,12 +37,12 @@ def gunicorn(real_redis, redis_prefix: str, tmp_path: Path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # eight workers booting on a busy machine
         while time.monotonic() < deadline:
             try:
-                requests.get(url + "/keys", timeout=1)
+                requests.get(url + "/keys", timeout=5)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or booting
                 time.sleep(0.1)
         else:
             pytest.fail((tmp_path / "gunicorn.log").read_text())

@@ -380,7 +380,9 @@ def killed(sentinel_group: SentinelGroup) -> Iterator[Outcome]:
 
 
 def check_http_behaviour(outcome: Outcome) -> None:
-    assert outcome.requests > 100, outcome.summary()
+    # Traffic on both sides of the switch: hundreds of requests on a quiet machine, tens
+    # when 32 test workers share two cores.
+    assert outcome.requests > 30, outcome.summary()
     assert outcome.errors == [], outcome.errors  # every request answered
     assert set(outcome.statuses) <= {200, 503}, outcome.summary()  # never a 500
     assert outcome.foreign == [], outcome.foreign  # never another user's session
