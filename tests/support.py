@@ -23,7 +23,7 @@ from urllib.parse import quote, unquote
 import nbformat
 import redis
 import requests
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask import session as flask_session
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -119,6 +119,42 @@ def session_app(store: sessionlib.Store | None = None, **options: Any) -> Flask:
 
 
 # -- Set-Cookie headers --------------------------------------------------------------------
+
+
+def login_app(store: sessionlib.Store, **options: Any) -> Flask:
+    """Login-style routes: ``/login`` (regenerate, store the user), ``/me``, ``/set``
+    (merge the JSON body into the session), ``/logout`` (destroy); 503 when Redis is down."""
+    app = Flask(__name__)
+    sessionlib.SessionManager(
+        app, secret=SECRET, name="sid", store=store, cookie={"max_age": 60}, **options
+    )
+
+    @app.errorhandler(sessionlib.StoreUnavailable)
+    def unavailable(error: Exception) -> Any:
+        return "sessions are unavailable", 503
+
+    @app.post("/login")
+    def login() -> Any:
+        session.regenerate()
+        session["user"] = request.json["user"]
+        return jsonify(user=session["user"], sid=session.id)
+
+    @app.get("/me")
+    def me() -> Any:
+        return jsonify(data=dict(session), sid=session.id)
+
+    @app.post("/set")
+    def set_values() -> Any:
+        for key, value in request.json.items():
+            session[key] = value
+        return jsonify(sid=session.id)
+
+    @app.post("/logout")
+    def logout() -> Any:
+        session.destroy()
+        return jsonify(user=None)
+
+    return app
 
 
 def set_cookies(response: requests.Response) -> list[str]:

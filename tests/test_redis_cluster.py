@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import requests
-from flask import Flask, jsonify, request
+import support
+from flask import Flask
 from flask import session as flask_session
 from redis_servers import RedisCluster3, start_cluster
 
@@ -31,7 +32,6 @@ except ImportError:  # before the move to coursekit
 pytestmark = pytest.mark.slow
 
 session: Any = flask_session  # sessionlib's session: .id, .regenerate(), .destroy()
-SECRET = "cluster secret"
 
 
 @pytest.fixture(scope="session")
@@ -163,42 +163,6 @@ def test_prefix_is_literal_and_other_keys_are_left_alone(
 # -- over HTTP -----------------------------------------------------------------------------
 
 
-def login_app(store: sessionlib.Store, **options: Any) -> Flask:
-    """Login-style routes: ``/login`` (regenerate, store the user), ``/me``, ``/set``
-    (merge the JSON body into the session), ``/logout`` (destroy); 503 when Redis is down."""
-    app = Flask(__name__)
-    sessionlib.SessionManager(
-        app, secret=SECRET, name="sid", store=store, cookie={"max_age": 60}, **options
-    )
-
-    @app.errorhandler(sessionlib.StoreUnavailable)
-    def unavailable(error: Exception) -> Any:
-        return "sessions are unavailable", 503
-
-    @app.post("/login")
-    def login() -> Any:
-        session.regenerate()
-        session["user"] = request.json["user"]
-        return jsonify(user=session["user"], sid=session.id)
-
-    @app.get("/me")
-    def me() -> Any:
-        return jsonify(data=dict(session), sid=session.id)
-
-    @app.post("/set")
-    def set_values() -> Any:
-        for key, value in request.json.items():
-            session[key] = value
-        return jsonify(sid=session.id)
-
-    @app.post("/logout")
-    def logout() -> Any:
-        session.destroy()
-        return jsonify(user=None)
-
-    return app
-
-
 @pytest.fixture
 def serve() -> Iterator[Any]:
     servers: list[Any] = []
@@ -216,7 +180,7 @@ def serve() -> Iterator[Any]:
 def test_login_read_logout_over_http(
     store: sessionlib.RedisStore, client: Any, prefix: str, serve: Any
 ) -> None:
-    server = serve(login_app(store))
+    server = serve(support.login_app(store))
     with requests.Session() as browser:
         login = browser.post(server.url + "/login", json={"user": "ada"}, timeout=5)
         assert login.status_code == 200
@@ -240,7 +204,7 @@ def test_login_read_logout_over_http(
 def test_many_users_land_on_every_primary_over_http(
     store: sessionlib.RedisStore, cluster: RedisCluster3, client: Any, prefix: str, serve: Any
 ) -> None:
-    server = serve(login_app(store))
+    server = serve(support.login_app(store))
     browsers = [requests.Session() for _ in range(24)]
     try:
         sids = {}
@@ -265,7 +229,7 @@ def test_merge_keeps_concurrent_changes_over_http(
 ) -> None:
     """``merge=True`` on a cluster: WATCH/MULTI/EXEC on the key's primary. Parallel requests
     of one session that change different keys all keep their change."""
-    server = serve(login_app(store, merge=True))
+    server = serve(support.login_app(store, merge=True))
     with requests.Session() as browser:
         sid = browser.post(server.url + "/login", json={"user": "ada"}, timeout=5).json()["sid"]
         cookie = {"sid": browser.cookies["sid"]}
@@ -296,7 +260,7 @@ def test_merge_keeps_concurrent_changes_over_http(
 def test_merge_after_logout_does_not_bring_the_session_back(
     store: sessionlib.RedisStore, client: Any, prefix: str, serve: Any
 ) -> None:
-    server = serve(login_app(store, merge=True))
+    server = serve(support.login_app(store, merge=True))
     with requests.Session() as browser:
         sid = browser.post(server.url + "/login", json={"user": "ada"}, timeout=5).json()["sid"]
         stale_cookie = {"sid": browser.cookies["sid"]}

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import redis
 import requests
-from flask import Flask, jsonify, request
+import support
 from flask import session as flask_session
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -111,40 +111,6 @@ def session_data(seconds: float = 60, **values: Any) -> dict[str, Any]:
     return {"cookie": cookie, **values}
 
 
-def login_app(store: sessionlib.Store, merge: bool) -> Flask:
-    app = Flask(__name__)
-    sessionlib.SessionManager(
-        app, secret="tls secret", name="sid", store=store, cookie={"max_age": 60}, merge=merge
-    )
-
-    @app.errorhandler(sessionlib.StoreUnavailable)
-    def unavailable(error: Exception) -> Any:
-        return "sessions are unavailable", 503
-
-    @app.post("/login")
-    def login() -> Any:
-        session.regenerate()
-        session["user"] = request.json["user"]
-        return jsonify(sid=session.id)
-
-    @app.get("/me")
-    def me() -> Any:
-        return jsonify(data=dict(session), sid=session.id)
-
-    @app.post("/set")
-    def set_values() -> Any:
-        for key, value in request.json.items():
-            session[key] = value
-        return jsonify(sid=session.id)
-
-    @app.post("/logout")
-    def logout() -> Any:
-        session.destroy()
-        return jsonify(user=None)
-
-    return app
-
-
 def run_every_flow(tls_server: TLSServer) -> None:
     """Every store operation, directly and over HTTP (with and without ``merge``)."""
     client = user_client(tls_server)
@@ -172,7 +138,7 @@ def run_every_flow(tls_server: TLSServer) -> None:
 
         # Over HTTP, under the real prefix (sess:), merge off and on.
         for merge in (False, True):
-            app = login_app(sessionlib.RedisStore(client), merge=merge)
+            app = support.login_app(sessionlib.RedisStore(client), merge=merge)
             server = LiveServer(app).start()
             try:
                 with requests.Session() as browser:
@@ -250,7 +216,7 @@ def test_tls_is_required_and_verified(tls_server: TLSServer) -> None:
 def test_over_tls_over_http(tls_server: TLSServer, admin: redis.Redis) -> None:
     """The login flow through Flask, the session in Redis under ``sess:``, over TLS."""
     with user_client(tls_server) as client:
-        server = LiveServer(login_app(sessionlib.RedisStore(client), merge=False)).start()
+        server = LiveServer(support.login_app(sessionlib.RedisStore(client), merge=False)).start()
         try:
             with requests.Session() as browser:
                 sid = browser.post(server.url + "/login", json={"user": "ada"}, timeout=5).json()[
