@@ -19,7 +19,6 @@ import pytest
 import requests
 import support
 from flask import Flask
-from flask import session as flask_session
 from redis_servers import RedisCluster3, start_cluster
 
 import sessionlib
@@ -30,8 +29,6 @@ except ImportError:  # before the move to coursekit
     from sessionlib import LiveServer  # type: ignore[attr-defined,no-redef]
 
 pytestmark = pytest.mark.slow
-
-session: Any = flask_session  # sessionlib's session: .id, .regenerate(), .destroy()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,6 @@ import pytest
 import redis
 import requests
 import support
-from flask import session as flask_session
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis_servers import TLSServer, start_tls_server
@@ -62,7 +61,6 @@ ACL_LINE = (
 )
 TEST_PREFIX = "acltest:"  # the test's own prefix, granted on top of ``sess:``
 USER, PASSWORD = "sessions", "s3ssions-" + uuid.uuid4().hex
-session: Any = flask_session
 
 
 def test_the_acl_line_grants_exactly_the_listed_commands() -> None:
