@@ -13,7 +13,6 @@ import itertools
 import random
 import re
 import secrets
-import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -26,33 +25,22 @@ from coursekit.exercises import PASS, TODO, WRONG, verdict
 
 pytestmark = pytest.mark.lesson2
 
-SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "02_ids_and_stores.ipynb"
-HOLE = re.compile(
-    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION(\n|\Z)", re.M | re.S
-)
-ENTRIES, STORE = "24f5c01d", "c6ab9d99"  # the cells of ExpiringEntries and MemoryStore
-HOLES = {"2.2": (ENTRIES, 0), "2.3": (ENTRIES, 1), "2.4": (STORE, 0), "2.5": (STORE, 1)}
-HOLES["2.6"] = (STORE, 2)
-
-
-def cell(cell_id: str) -> str:
-    """A solution cell's code, without its ``#| export`` line."""
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    (source,) = [c.source for c in notebook.cells if c.get("id") == cell_id]
-    return source.partition("\n")[2]
+NOTEBOOK = "02_ids_and_stores.ipynb"
+SOLUTION = support.SOLUTIONS / NOTEBOOK
+HOLES = {  # each exercise's hole: the class and the method it is in
+    "2.2": ("ExpiringEntries", "put"),
+    "2.3": ("ExpiringEntries", "prune"),
+    "2.4": ("MemoryStore", "get"),
+    "2.5": ("MemoryStore", "set"),
+    "2.6": ("MemoryStore", "touch"),
+}
 
 
 def answer(exercise: str, body: str) -> tuple[str, str]:
     """The cell of ``exercise`` with its hole holding ``body`` (the other holes solved)."""
-    cell_id, index = HOLES[exercise]
-    holes = iter(range(99))
-
-    def fill(match: re.Match[str]) -> str:
-        if next(holes) != index:
-            return match[0]
-        return textwrap.indent(textwrap.dedent(body).strip("\n"), match["indent"]) + "\n"
-
-    return "stores.memory", HOLE.sub(fill, cell(cell_id))
+    cls, method = HOLES[exercise]
+    module, code = support.export_cell(NOTEBOOK, cls)
+    return module, support.fill_hole(code, method, body)
 
 
 def judge(tmp_path: Path, exercise: str, body: str | None = None) -> str:

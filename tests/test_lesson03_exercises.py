@@ -9,7 +9,6 @@ differently (``support.package_with``).
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -20,23 +19,15 @@ from coursekit.exercises import PASS, TODO, WRONG, verdict
 
 pytestmark = pytest.mark.lesson3
 
-SOLUTION = Path(__file__).resolve().parent.parent / "solutions" / "03_signing.ipynb"
-HOLE = re.compile(
-    r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION(\n|\Z)", re.M | re.S
-)
-CELLS = {"3.1": "e2c63820", "3.2": "eeb2c8d9", "3.3": "6e527310", "3.4": "40b4e49d"}
+NOTEBOOK = "03_signing.ipynb"
+SOLUTION = support.SOLUTIONS / NOTEBOOK
+CELLS = {"3.1": "sign", "3.2": "unsign", "3.3": "cookie_value", "3.4": "id_from_cookie"}
 
 
 def answer(exercise: str, body: str) -> tuple[str, str]:
     """The cell of ``exercise`` with ``body`` in its hole."""
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    (source,) = [c.source for c in notebook.cells if c.get("id") == CELLS[exercise]]
-    code = source.partition("\n")[2]  # without its #| export line
-
-    def fill(match: re.Match[str]) -> str:
-        return textwrap.indent(textwrap.dedent(body).strip("\n"), match["indent"]) + "\n"
-
-    return "signing", HOLE.sub(fill, code, count=1)
+    module, code = support.export_cell(NOTEBOOK, CELLS[exercise])
+    return module, support.fill_hole(code, CELLS[exercise], body)
 
 
 def judge(tmp_path: Path, exercise: str, body: str | None = None) -> str:
