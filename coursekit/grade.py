@@ -1,7 +1,8 @@
 """Grade a class: ``python -m coursekit.grade SUBMISSIONS [--out DIR] [--timeout S]``.
 
 ``SUBMISSIONS`` holds one folder per learner, with that learner's lesson notebooks
-anywhere inside it (nbgrader's ``submitted/<learner>/<assignment>/`` works as it is).
+anywhere inside it (nbgrader's ``submitted/<learner>/<assignment>/`` works as it is; of
+two notebooks for one lesson, the newest is graded).
 For each learner, each notebook runs in a kernel of its own, in lesson order, in a
 scratch folder, so its ``#| export`` cells build the learner's package there (the course's
 learner copies stand in for lessons not handed in); a notebook that fails or
@@ -43,7 +44,7 @@ class Grade:
     learner: str
     exercises: dict[str, str] = field(default_factory=dict)  # "3.1": pass | todo | wrong
     lessons: dict[int, str] = field(default_factory=dict)  # 3: "12/14" lesson tests passed
-    problems: list[str] = field(default_factory=list)  # notebooks that failed or timed out
+    problems: list[str] = field(default_factory=list)  # notebooks failed, timed out, left out
 
 
 def _printed(notebook: nbformat.NotebookNode) -> str:
@@ -123,7 +124,7 @@ def grade_learner(learner: str, notebooks: list[Path], timeout: float) -> Grade:
     grade = Grade(learner)
     with tempfile.TemporaryDirectory(prefix="grade-") as scratch:
         folder = Path(scratch)
-        for path in notebooks:
+        for path in newest_per_lesson(notebooks, grade.problems):
             shutil.copy(path, folder / path.name)
         # The first setup cell writes the package from these and, for the lessons not
         # handed in, the course's learner copies (their stubs: "not written yet").
@@ -150,6 +151,23 @@ def grade_learner(learner: str, notebooks: list[Path], timeout: float) -> Grade:
         else:
             grade.problems.append("no package was built (did the first lesson's setup run?)")
     return grade
+
+
+def newest_per_lesson(notebooks: list[Path], problems: list[str]) -> list[Path]:
+    """One notebook per lesson number: when a learner handed in two (a draft beside the
+    final one), the newest is graded and ``problems`` names the ones left out."""
+    by_lesson: dict[str, list[Path]] = {}
+    for path in notebooks:
+        by_lesson.setdefault(path.name[:2], []).append(path)
+    kept = []
+    for number, paths in sorted(by_lesson.items()):
+        newest, *older = sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)
+        kept.append(newest)
+        if older:
+            left_out = ", ".join(p.name for p in older)
+            note = f"lesson {int(number)}: graded the newest, {newest.name}; not {left_out}"
+            problems.append(note)
+    return kept
 
 
 def submissions(root: Path) -> dict[str, list[Path]]:

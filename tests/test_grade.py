@@ -6,7 +6,8 @@ learners, built here from the course's own notebooks, and the table a teacher re
 - ``bob_broken`` hands in lesson 3's solution with two cells a learner added: one raises,
   one sleeps past the time limit, in the middle of the notebook;
 - ``cy_partial`` hands in lesson 3's learner copy with one hole filled in, exercise 3.1's,
-  from the solution cell of the same id.
+  from the solution cell of the same id, and beside it an older draft of lesson 3 (the
+  whole solution, which would pass every exercise if it were graded).
 
 Only lessons 2 and 3, and a short time limit, so that the whole class is graded in about a
 minute.
@@ -15,6 +16,7 @@ minute.
 from __future__ import annotations
 
 import csv
+import os
 import re
 from pathlib import Path
 
@@ -72,6 +74,9 @@ def make_class(submissions: Path) -> None:
     broken.cells.insert(1, new_code_cell("print(signed_by_hnad)  # a typo: NameError"))
     write(broken, submissions / "bob_broken" / SIGNING)
 
+    draft = submissions / "cy_partial" / "drafts" / "03_signing_draft.ipynb"
+    write(nbformat.read(SOLUTIONS / SIGNING, as_version=4), draft)
+    os.utime(draft, (draft.stat().st_atime, draft.stat().st_mtime - 3600))  # an hour older
     write(with_one_hole_filled(SIGNING, "3.1"), submissions / "cy_partial" / SIGNING)
 
 
@@ -110,14 +115,16 @@ def test_the_grade_table_shows_each_learner_what_their_notebooks_and_package_did
     assert ada["problems"] == ""
 
     # Partial: the one exercise filled in passes, the others are still to do, so some of
-    # the lesson's tests fail; lesson 2 was not handed in.
+    # the lesson's tests fail; lesson 2 was not handed in; the older draft was not graded.
     cy = rows["cy_partial"]
     assert [cy[e] for e in EXERCISES_3] == ["pass", "todo", "todo", "todo"], cy
     passed, run = passed_and_run(cy["lesson 3 tests"])
     assert 0 < passed < run, cy
     assert run == passed_and_run(ada["lesson 3 tests"])[1]  # the same tests, on her package
     assert {cy["2.1"], cy["lesson 2 tests"]} == {"—"}
-    assert cy["problems"] == ""
+    assert cy["problems"] == (
+        f"lesson 3: graded the newest, {SIGNING}; not 03_signing_draft.ipynb"
+    ), cy
 
     # Broken: the problem names the notebook, the time limit and the error; the verdicts
     # printed before the stuck cell still count, the exercises after it have none.
