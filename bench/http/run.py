@@ -17,8 +17,10 @@ ones, plus the one wrk may have had in flight when it stopped). One redis-server
 here on a free loopback port with ``--save '' --appendonly no`` and stopped by its PID at
 the end, serves every variant (each server under fresh keys). Every variant runs once per
 round, rounds after one another; printed: requests/s and p99 latency (medians over the
-rounds, each round's figure beside them) and each variant's throughput divided by its own
-stack's bare route (the median of the rounds' quotients), all from this one run.
+rounds, each round's figure beside them), each variant's throughput divided by its own
+stack's bare route (the median of the rounds' quotients), and the server's CPU time per
+answered request (every process and thread of the server, from /proc: it moves far less
+than throughput when the machine's speed drifts), all from this one run.
 
     python bench/http/run.py                       # everything: 3 rounds, ~7-8 minutes
     python bench/http/run.py --only waitress       # variants whose "stack/route" contains it
@@ -325,13 +327,36 @@ def versions(express_dir: Path | None) -> str:
     return ", ".join(parts)
 
 
-def main_thread_cpu(pid: int) -> float:
-    """CPU seconds used so far by the process's first thread (waitress's I/O loop)."""
+def stat_fields(path: str) -> list[str]:
+    """The fields of a ``/proc/.../stat`` file after the command name; [] once it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(path).read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return []
+
+
+def cpu_seconds(fields: list[str]) -> float:
+    """User + system CPU seconds in ``stat_fields``' answer (NaN when there is none)."""
+    if not fields:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main_thread_cpu(pid: int) -> float:
+    """CPU seconds used so far by the process's first thread (waitress's I/O loop)."""
+    return cpu_seconds(stat_fields(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children, every thread counted: the
+    whole server (gunicorn's master and workers, node:cluster's processes)."""
+    stats = {int(p.name): stat_fields(f"{p}/stat") for p in Path("/proc").glob("[0-9]*")}
+    parents = {child: int(fields[1]) for child, fields in stats.items() if fields}
+    tree, grown = {pid}, True
+    while grown:  # children, grandchildren, ...
+        children = {child for child, parent in parents.items() if parent in tree}
+        grown, tree = not children <= tree, tree | children
+    return sum(cpu_seconds(stats[member]) for member in tree if stats.get(member))
 
 
 def median(values: list[float]) -> float:
@@ -395,18 +420,21 @@ def main() -> None:
                 try:
                     if args.warmup:
                         load(port, args.warmup, args.connections, counter, tool)
-                    cpu_before = main_thread_cpu(process.pid)
+                    cpu_before = main_thread_cpu(process.pid), process_tree_cpu(process.pid)
                     result = load(port, args.duration, args.connections, counter, tool)
-                    loop_cpu = (main_thread_cpu(process.pid) - cpu_before) / args.duration
+                    loop_cpu = (main_thread_cpu(process.pid) - cpu_before[0]) / args.duration
+                    server_cpu = process_tree_cpu(process.pid) - cpu_before[1]
                     ok, note = check(result, port, counter)
                 finally:
                     stop(process)
+                answers = sum(thread["got"] for thread in result["threads"])
                 run = {
                     "rps": result["requests"] / (result["duration_us"] / 1e6),
                     "p50_ms": result["latency_us"]["p50"] / 1000,
                     "p99_ms": result["latency_us"]["p99"] / 1000,
-                    "answers": sum(thread["got"] for thread in result["threads"]),
+                    "answers": answers,
                     "loop_cpu": loop_cpu,
+                    "cpu_us": server_cpu / max(answers, 1) * 1e6,
                     "ok": ok,
                     "check": note,
                 }
@@ -414,7 +442,8 @@ def main() -> None:
                 loop = f"  waitress loop CPU {loop_cpu:4.0%}" if "waitress" in stack.name else ""
                 print(
                     f"[{round_number}] {stack.name:38} {route:15} {run['rps']:7.0f} req/s  "
-                    f"p50 {run['p50_ms']:6.2f} ms  p99 {run['p99_ms']:7.2f} ms{loop}  "
+                    f"p50 {run['p50_ms']:6.2f} ms  p99 {run['p99_ms']:7.2f} ms  "
+                    f"server CPU {run['cpu_us']:5.0f} µs/request{loop}  "
                     f"{'ok' if ok else 'FAILED'}: {note}",
                     flush=True,
                 )
@@ -436,6 +465,8 @@ def main() -> None:
                 "p99_each": [round(run["p99_ms"], 2) for run in results],
                 "ratio": median(ratios) if ratios else float("nan"),
                 "loop_cpu": median([run["loop_cpu"] for run in results]),
+                "cpu_us": median([run["cpu_us"] for run in results]),
+                "cpu_each": [round(run["cpu_us"]) for run in results],
                 "answers": sum(run["answers"] for run in results),
                 "ok": all(run["ok"] for run in results),
                 "checks": [run["check"] for run in results if not run["ok"]],
@@ -443,21 +474,24 @@ def main() -> None:
         )
     print(
         f"\nMedians of {args.rounds} rounds (each round's figure in brackets); "
-        "× own bare: the median of each round's quotient with the same stack's bare route.\n"
+        "× own bare: the median of each round's quotient with the same stack's bare route; "
+        "server CPU: the server's processes' CPU time over the answers.\n"
     )
     print(
-        "| server | route | req/s | p99 ms | × own bare | waitress I/O thread CPU "
-        "| every request checked |"
+        "| server | route | req/s | p99 ms | × own bare | server CPU µs/request "
+        "| waitress I/O thread CPU | every request checked |"
     )
-    print("|---|---|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
     for row in rows:
         each = "/".join(str(value) for value in row["rps_each"])
         p99_each = "/".join(f"{value:g}" for value in row["p99_each"])
+        cpu_each = "/".join(str(value) for value in row["cpu_each"])
         verdict = f"yes, {row['answers']:,} answers" if row["ok"] else "NO: " + row["checks"][0]
         loop = f"{row['loop_cpu']:.0%}" if "waitress" in row["stack"] else "-"
         print(
             f"| {row['stack']} | {ROUTES[row['route']]} | {row['rps']:.0f} ({each}) "
-            f"| {row['p99_ms']:.1f} ({p99_each}) | {row['ratio']:.2f}x | {loop} | {verdict} |"
+            f"| {row['p99_ms']:.1f} ({p99_each}) | {row['ratio']:.2f}x "
+            f"| {row['cpu_us']:.0f} ({cpu_each}) | {loop} | {verdict} |"
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
