@@ -2,6 +2,8 @@
 -- thread is then one client with its own cookie jar of one cookie, sending GET /count one
 -- request at a time. Every response is checked: status 200 and, for a counter variant
 -- (argument "counter"), a body one more than the previous one (1, 2, 3, ...), else "ok".
+-- Argument "reader": one GET /count makes the session (n = 1), then every request is a
+-- GET /peek that reads it, and every answer must be "1" (a read that changes nothing).
 -- done() prints one line "BENCH-JSON {...}" with the summary, the latency percentiles and,
 -- per thread, requests sent and answered, bad answers, the last counter and the cookie.
 
@@ -14,12 +16,13 @@ end
 function init(args)
   sent, got, bad, last, cookie, first_bad = 0, 0, 0, 0, "", ""
   counter = args[1] == "counter"
+  reader = args[1] == "reader"
 end
 
 function request()
   sent = sent + 1
   if cookie ~= "" then
-    return wrk.format("GET", "/count", { ["Cookie"] = cookie })
+    return wrk.format("GET", reader and "/peek" or "/count", { ["Cookie"] = cookie })
   end
   return wrk.format("GET", "/count")
 end
@@ -42,7 +45,12 @@ function response(status, headers, body)
     flag("status " .. status)
     return
   end
-  if counter then
+  if reader then
+    if body ~= "1" then
+      flag("read " .. tostring(body) .. ", not 1")
+    end
+    last = tonumber(body) or last
+  elseif counter then
     local n = tonumber(body)
     if n ~= last + 1 then
       flag("counter " .. tostring(body) .. " after " .. last)

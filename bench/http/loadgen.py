@@ -1,7 +1,8 @@
 """A small load generator for machines without ``wrk``, with wrk's method and count.lua's
 checks: ``connections`` threads, each one client with one keep-alive connection (reopened
 when the server closes it) and one cookie, sending ``GET /count`` one request at a time for
-``duration`` seconds. Returns the same dict as count.lua's ``BENCH-JSON`` line.
+``duration`` seconds (``mode``: "plain", "counter" or "reader", as count.lua's argument).
+Returns the same dict as count.lua's ``BENCH-JSON`` line.
 
 It is Python, so on a small machine it takes CPU the server would otherwise have: its
 figures are lower than wrk's and only comparable with each other.
@@ -15,7 +16,7 @@ import time
 from typing import Any
 
 
-def run(host: str, port: int, duration: float, connections: int, counter: bool) -> dict[str, Any]:
+def run(host: str, port: int, duration: float, connections: int, mode: str) -> dict[str, Any]:
     start_at = time.monotonic() + 0.05
     stop_at = start_at + duration
     latencies: list[list[float]] = [[] for _ in range(connections)]
@@ -37,7 +38,8 @@ def run(host: str, port: int, duration: float, connections: int, counter: bool) 
             began = time.perf_counter()
             sent += 1
             try:
-                connection.request("GET", "/count", headers=headers)
+                path = "/peek" if mode == "reader" and cookie else "/count"
+                connection.request("GET", path, headers=headers)
                 response = connection.getresponse()
                 body = response.read().decode()
             except (OSError, http.client.HTTPException):
@@ -56,7 +58,10 @@ def run(host: str, port: int, duration: float, connections: int, counter: bool) 
                 reason = f"status {response.status}"
                 with lock:
                     errors["status"] += 1
-            elif counter:
+            elif mode == "reader":
+                reason = "" if body == "1" else f"read {body}, not 1"
+                last = int(body) if body.isdigit() else last
+            elif mode == "counter":
                 number = int(body) if body.isdigit() else None
                 if number != last + 1:
                     reason = f"counter {body} after {last}"

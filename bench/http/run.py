@@ -13,7 +13,10 @@ Load: ``wrk`` (Debian package ``wrk``) with ``count.lua``, or, without wrk, ``lo
 cookie sending ``GET /count`` back to back. Every answer is checked (status 200; the
 session's counter one more than that client's last), and afterwards each client's counter
 is read back with ``GET /peek``: it must equal the requests that client sent (the answered
-ones, plus the one wrk may have had in flight when it stopped). One redis-server, started
+ones, plus the one wrk may have had in flight when it stopped). With ``--route reader`` each
+client makes its session once (``GET /count``) and then only reads it (``GET /peek``): every
+answer, and the counter read back, must be 1 (the two-command route is left out: its Redis
+work is a write's). One redis-server, started
 here on a free loopback port with ``--save '' --appendonly no`` and stopped by its PID at
 the end, serves every variant (each server under fresh keys). Every variant runs once per
 round, rounds after one another; printed: requests/s and p99 latency (medians over the
@@ -26,6 +29,7 @@ than throughput when the machine's speed drifts), all from this one run.
     python bench/http/run.py --only waitress       # variants whose "stack/route" contains it
     python bench/http/run.py --rounds 1 --duration 3 --connections 8
     python bench/http/run.py --redis-options '{"socket_keepalive": false}'
+    python bench/http/run.py --route reader        # the session routes read, never change
 """
 
 from __future__ import annotations
@@ -246,25 +250,26 @@ def start_server(
 # -- load ----------------------------------------------------------------------------------
 
 
-def load(port: int, seconds: float, connections: int, counter: bool, tool: str) -> dict[str, Any]:
+def load(port: int, seconds: float, connections: int, mode: str, tool: str) -> dict[str, Any]:
     if tool == "wrk":
         command = [
             "wrk", "-t", str(connections), "-c", str(connections), "-d", f"{seconds:g}s",
             "--timeout", "10s", "-s", str(HERE / "count.lua"),
-            f"http://127.0.0.1:{port}/count", "--", "counter" if counter else "plain",
+            f"http://127.0.0.1:{port}/count", "--", mode,
         ]  # fmt: skip
         output = subprocess.run(
             command, capture_output=True, text=True, check=True, timeout=seconds + 60
         ).stdout
         line = next(line for line in output.splitlines() if line.startswith("BENCH-JSON "))
         return json.loads(line.removeprefix("BENCH-JSON "))
-    return loadgen.run("127.0.0.1", port, seconds, connections, counter)
+    return loadgen.run("127.0.0.1", port, seconds, connections, mode)
 
 
-def check(result: dict[str, Any], port: int, counter: bool) -> tuple[bool, str]:
+def check(result: dict[str, Any], port: int, mode: str) -> tuple[bool, str]:
     """Every answer a 200 with the right body (each client's counter one more than its
-    last), and each client's counter, read back from the server, at the requests that
-    client sent: the ones answered, plus the one wrk may have had in flight at the stop."""
+    last; a reader's always 1), and each client's counter, read back from the server, at
+    the requests that client sent: the ones answered, plus the one wrk may have had in
+    flight at the stop (a reader's: still 1)."""
     problems = []
     errors = {name: count for name, count in result["errors"].items() if count}
     if errors:
@@ -273,21 +278,25 @@ def check(result: dict[str, Any], port: int, counter: bool) -> tuple[bool, str]:
     for thread in result["threads"]:
         if thread["bad"]:
             problems.append(f"{thread['bad']} bad answers, first: {thread['first_bad']}")
-        if counter:
-            if thread["last"] != thread["got"]:
-                problems.append(f"last counter {thread['last']} after {thread['got']} answers")
-            status, body = get(port, "/peek", thread["cookie"])
-            stored = int(body) if status == 200 and body.isdigit() else -1
-            if stored == thread["got"] + 1:
-                in_flight += 1  # sent before the stop, counted, its answer not awaited
-            elif stored != thread["got"]:
-                problems.append(f"server counter {stored} after {thread['got']} answers")
+        if mode == "plain":
+            continue
+        expected = 1 if mode == "reader" else thread["got"]
+        if thread["last"] != expected:
+            problems.append(f"last counter {thread['last']} after {thread['got']} answers")
+        status, body = get(port, "/peek", thread["cookie"])
+        stored = int(body) if status == 200 and body.isdigit() else -1
+        if mode == "counter" and stored == thread["got"] + 1:
+            in_flight += 1  # sent before the stop, counted, its answer not awaited
+        elif stored != expected:
+            problems.append(f"server counter {stored} after {thread['got']} answers")
     answered = sum(thread["got"] for thread in result["threads"])
     if problems:
         return False, "; ".join(problems[:3])
     note = f"{answered} answers ok"
-    if counter:
+    if mode == "counter":
         note += f", server counters = requests sent ({in_flight} in flight at the stop)"
+    elif mode == "reader":
+        note += ", every session still holds 1"
     return True, note
 
 
@@ -372,6 +381,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds over every variant")
     parser.add_argument("--connections", type=int, default=8, help="clients (wrk threads)")
     parser.add_argument("--only", action="append", help="variants whose stack/route contains this")
+    parser.add_argument(
+        "--route",
+        choices=["counter", "reader"],
+        default="counter",
+        help="counter: each request changes the session; reader: each reads it, unchanged",
+    )
     parser.add_argument("--redis-options", default="", help="JSON: redis.Redis(...) extras")
     parser.add_argument("--waitress-args", default="", help="extra waitress-serve arguments")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -389,6 +404,7 @@ def main() -> None:
         for stack in STACKS
         for route in stack.routes
         if not args.only or any(part in f"{stack.name}/{route}" for part in args.only)
+        if not (args.route == "reader" and route == "redis2")  # a write's Redis work
     ]
     directory = Path(tempfile.mkdtemp(prefix="sessionlib-http-bench-"))
     redis_process, redis_port = start_redis(directory)
@@ -408,23 +424,24 @@ def main() -> None:
         print(
             f"{os.cpu_count()} CPUs; {args.connections} connections; {args.rounds} rounds of "
             f"{args.warmup:g} s warm-up + {args.duration:g} s per variant; "
-            f"load: {'wrk' if tool == 'wrk' else 'loadgen.py'}\n",
+            f"load: {'wrk' if tool == 'wrk' else 'loadgen.py'}; session routes: "
+            f"{'GET /peek, a read' if args.route == 'reader' else 'GET /count, a change'}\n",
             flush=True,
         )
         for round_number in range(1, args.rounds + 1):
             for stack, route in chosen:
                 env["BENCH_RUN_ID"] = uuid.uuid4().hex[:8]  # fresh keys for every server
-                counter = route in COUNTERS
+                mode = "plain" if route not in COUNTERS else args.route
                 log = directory / "server.log"
                 process, port = start_server(stack, route, env, express_dir, log)
                 try:
                     if args.warmup:
-                        load(port, args.warmup, args.connections, counter, tool)
+                        load(port, args.warmup, args.connections, mode, tool)
                     cpu_before = main_thread_cpu(process.pid), process_tree_cpu(process.pid)
-                    result = load(port, args.duration, args.connections, counter, tool)
+                    result = load(port, args.duration, args.connections, mode, tool)
                     loop_cpu = (main_thread_cpu(process.pid) - cpu_before[0]) / args.duration
                     server_cpu = process_tree_cpu(process.pid) - cpu_before[1]
-                    ok, note = check(result, port, counter)
+                    ok, note = check(result, port, mode)
                 finally:
                     stop(process)
                 answers = sum(thread["got"] for thread in result["threads"])
