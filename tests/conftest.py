@@ -70,7 +70,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 # Every key a test writes on a real server begins with its own prefix, deleted when the
-# test ends: the suite never flushes a database, and workers never meet, however many.
+# test ends: the suite never empties a database, and workers never meet, however many.
 _RUN = os.environ.get("SESSIONLIB_TEST_RUN") or secrets.token_hex(4)
 _TESTS = itertools.count()
 

@@ -5,7 +5,7 @@ A plain module, not a plugin (pytest puts ``tests/`` on ``sys.path``, so test mo
 ``from redis_servers import ...``). Every ``redis-server`` here is a child process of the
 test run, on a free loopback port (127.0.0.1 only), in its own temporary directory, with
 ``--save '' --appendonly no``; it is stopped by its PID (SIGTERM, then SIGKILL) and never
-with ``redis-cli shutdown``, and nothing here sends FLUSHALL or FLUSHDB. On Linux each
+with ``redis-cli shutdown``, and nothing here empties a database. On Linux each
 child also gets ``PR_SET_PDEATHSIG``, so a crashed test worker leaves no server behind.
 
 A missing ``redis-server`` (or ``redis-cli``) skips the test, naming the binary, except
