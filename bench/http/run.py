@@ -437,10 +437,13 @@ def main() -> None:
                 try:
                     if args.warmup:
                         load(port, args.warmup, args.connections, mode, tool)
-                    cpu_before = main_thread_cpu(process.pid), process_tree_cpu(process.pid)
+                    loop_before, server_before = (
+                        main_thread_cpu(process.pid),
+                        process_tree_cpu(process.pid),
+                    )
                     result = load(port, args.duration, args.connections, mode, tool)
-                    loop_cpu = (main_thread_cpu(process.pid) - cpu_before[0]) / args.duration
-                    server_cpu = process_tree_cpu(process.pid) - cpu_before[1]
+                    loop_cpu = (main_thread_cpu(process.pid) - loop_before) / args.duration
+                    server_cpu = process_tree_cpu(process.pid) - server_before
                     ok, note = check(result, port, mode)
                 finally:
                     stop(process)
