@@ -1,6 +1,7 @@
 """HTTP benchmark: sessionlib and its alternatives behind real HTTP servers, on loopback.
 
-Stacks: gunicorn with 2 and with 4 sync workers, waitress with 4 threads (as it comes, and
+Stacks: gunicorn with 2 and with 4 sync workers (and with 2 whose Redis clients hold one
+connection each, ``single_connection_client=True``), waitress with 4 threads (as it comes, and
 with ``send_bytes=18000``: see bench/README.md), each serving ``flask_apps.py``; Express
 in one process (``express_app.js``, express-session + connect-redis pinned as in
 ``interop/express``; ``BENCH_EXPRESS_CLUSTER=1`` adds two processes with node:cluster).
@@ -25,7 +26,7 @@ stack's bare route (the median of the rounds' quotients), and the server's CPU t
 answered request (every process and thread of the server, from /proc: it moves far less
 than throughput when the machine's speed drifts), all from this one run.
 
-    python bench/http/run.py                       # everything: 3 rounds, ~7-8 minutes
+    python bench/http/run.py                       # everything: 3 rounds, ~9-10 minutes
     python bench/http/run.py --only waitress       # variants whose "stack/route" contains it
     python bench/http/run.py --rounds 1 --duration 3 --connections 8
     python bench/http/run.py --redis-options '{"socket_keepalive": false}'
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import select
@@ -98,6 +100,12 @@ EXPRESS_ROUTES = ["bare", "redis2", "express_session"]
 STACKS = [
     Stack("gunicorn, 2 sync workers", "flask", FLASK_ROUTES, {"server": "gunicorn", "workers": 2}),
     Stack("gunicorn, 4 sync workers", "flask", FLASK_ROUTES, {"server": "gunicorn", "workers": 4}),
+    Stack(  # redis-py's cheapest client: no pool on the way of each command (bench/README)
+        "gunicorn, 2 sync workers, one Redis connection each",
+        "flask",
+        FLASK_ROUTES,
+        {"server": "gunicorn", "workers": 2, "redis": {"single_connection_client": True}},
+    ),
     Stack("waitress, 4 threads", "flask", FLASK_ROUTES, {"server": "waitress", "threads": 4}),
     Stack(
         "waitress, 4 threads, send_bytes=18000",
@@ -205,6 +213,9 @@ def start_server(
     stack: Stack, route: str, env: dict[str, str], express_dir: Path | None, log: Path
 ) -> tuple[subprocess.Popen[Any], int]:
     env = {**env, "BENCH_VARIANT": route}
+    if "redis" in stack.options:  # this stack's redis.Redis(...) extras, over --redis-options
+        given = json.loads(env.get("BENCH_REDIS_OPTIONS") or "{}")
+        env["BENCH_REDIS_OPTIONS"] = json.dumps({**given, **stack.options["redis"]})
     if stack.kind == "express":
         assert express_dir is not None
         env["BENCH_WORKERS"] = str(stack.options["workers"])
@@ -508,9 +519,10 @@ def main() -> None:
         cpu_each = "/".join(str(value) for value in row["cpu_each"])
         verdict = f"yes, {row['answers']:,} answers" if row["ok"] else "NO: " + row["checks"][0]
         loop = f"{row['loop_cpu']:.0%}" if "waitress" in row["stack"] else "-"
+        ratio = "-" if math.isnan(row["ratio"]) else f"{row['ratio']:.2f}x"  # no bare route run
         print(
             f"| {row['stack']} | {ROUTES[row['route']]} | {row['rps']:.0f} ({each}) "
-            f"| {row['p99_ms']:.1f} ({p99_each}) | {row['ratio']:.2f}x "
+            f"| {row['p99_ms']:.1f} ({p99_each}) | {ratio} "
             f"| {row['cpu_us']:.0f} ({cpu_each}) | {loop} | {verdict} |"
         )
     if args.json:
