@@ -169,10 +169,8 @@ def call_store(session: Session, operation: str, sid: str, *args: Any) -> Any:
 # %% ../solutions/06_security.ipynb #513601fd
 def regenerate(session: Session, keep_data: bool) -> None:
     """Give the session a new id; the old one is destroyed in the store, never used again.
-
     ``keep_data`` is rotation, for a login: the same data under an id nobody could have
-    planted. Without it the data and the cookie start afresh, as express's ``regenerate``.
-    """
+    planted. Without it the data and the cookie start afresh, as express's ``regenerate``."""
     old, loaded = session._id, session._loaded
     if old in (session._cookie_id, session._saved and session._saved[0]):
         call_store(session, "destroy", old)

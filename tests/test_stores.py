@@ -111,6 +111,13 @@ def test_already_expired_new_session_is_not_stored(store):
     assert store.all() == {}
 
 
+def test_merging_an_already_expired_session_deletes_it_instead_of_failing(store):
+    store.set("sid1", record(n=1, theme="dark"))
+    assert store.merge("sid1", expired_record(n=2), changed=["n"], removed=[]) is True
+    assert store.get("sid1") is None
+    assert store.length() == 0
+
+
 def test_touch_of_an_unknown_id_does_not_create_it(store):
     store.touch("never-written", record())
     assert store.get("never-written") is None

@@ -157,7 +157,9 @@ class RedisStore(RedisKeys, Store):
     ) -> bool:
         """An optimistic transaction: ``WATCH`` the key, ``GET`` it, then ``MULTI``/``SET XX``/
         ``EXEC``; when another client wrote the key meanwhile, start again from its value."""
-        key = self.key(sid)
+        key, ttl = self.key(sid), self.ttl_of(data)
+        if ttl is not None and ttl <= 0:
+            return self.write(sid, data, only_if_stored=True)  # expired: write() deletes it
 
         def attempt() -> bool | None:
             with self.client.pipeline(transaction=True) as pipe:
