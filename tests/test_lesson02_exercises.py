@@ -64,6 +64,7 @@ RIGHT_IDS = {
     ),
     "two uuid4": lambda: uuid.uuid4().hex + uuid.uuid4().hex,
     "sha256 of random bytes": lambda: hashlib.sha256(secrets.token_bytes(16)).hexdigest(),
+    "128 random bits in decimal (36 to 39 digits)": lambda: str(secrets.randbits(128)),
 }
 
 WRONG_IDS = {
@@ -78,6 +79,12 @@ WRONG_IDS = {
     "uuid1": lambda: str(uuid.uuid1()),
     "120 bits": lambda: secrets.token_urlsafe(15),
     "64 bits": lambda: secrets.token_hex(8),
+    "a hash of 256 random bits, cut to 16 hex (64 bits)": lambda: hashlib.sha256(
+        secrets.token_bytes(32)
+    ).hexdigest()[:16],
+    "128 random bits, cut to 12 digits (40 bits)": lambda: str(
+        int(secrets.token_hex(16), 16) % 10**12
+    ),
     "a counter beside random bits": lambda: f"{next(counter)}-{secrets.token_urlsafe(16)}",
     "the clock beside random bits": lambda: f"{time.time_ns()}{secrets.token_hex(16)}",
     "bytes, not text": lambda: secrets.token_bytes(16),
@@ -107,6 +114,19 @@ def test_predictable_or_short_ids_are_refused(genid):
 def test_uuid4_is_counted_as_122_bits():
     result = verdict("2.1", lambda: str(uuid.uuid4()))
     assert "122 bits" in result and "uuid4" in result
+
+
+def test_ids_too_short_for_128_bits_are_told_so_whatever_made_them():
+    result = verdict("2.1", WRONG_IDS["a hash of 256 random bits, cut to 16 hex (64 bits)"])
+    assert "too short" in result and "at most 64" in result
+
+
+def test_random_bits_stops_at_what_the_id_can_hold():
+    from coursekit.lessons import lesson02
+
+    cut = WRONG_IDS["a hash of 256 random bits, cut to 16 hex (64 bits)"]
+    assert lesson02.random_bits(cut) == (64, False)
+    assert lesson02.random_bits(lambda: secrets.token_hex(16)) == (128, False)
 
 
 def test_counters_are_told_where_their_bits_come_from():
@@ -184,6 +204,31 @@ WRONG_PUTS = {
         self.entries[sid] = (text, expiry, alarm)
     """,
     "an expired session is kept": """
+        self.prune()
+        previous = self.entries.get(sid)
+        alarm = previous[2] if previous else expiry
+        if previous is None or expiry < alarm:
+            alarm = expiry
+            heapq.heappush(self.alarms, (alarm, sid))
+        self.entries[sid] = (text, expiry, alarm)
+    """,
+    "the new expiry compared with the old expiry, not the alarm": """
+        self.prune()
+        if expiry <= time.time():
+            self.entries.pop(sid, None)
+            return
+        previous = self.entries.get(sid)
+        if previous is None or expiry < previous[1]:
+            heapq.heappush(self.alarms, (expiry, sid))
+            alarm = expiry
+        else:
+            alarm = previous[2]
+        self.entries[sid] = (text, expiry, alarm)
+    """,
+    "never prunes: writes leave what expired": """
+        if expiry <= time.time():
+            self.entries.pop(sid, None)
+            return
         previous = self.entries.get(sid)
         alarm = previous[2] if previous else expiry
         if previous is None or expiry < alarm:
@@ -192,6 +237,7 @@ WRONG_PUTS = {
         self.entries[sid] = (text, expiry, alarm)
     """,
     "the tuple in another order": """
+        self.prune()
         if expiry <= time.time():
             self.entries.pop(sid, None)
             return
@@ -416,6 +462,13 @@ WRONG_TOUCHES = {
         if found is not None:
             self._entries.put(sid, found[0], self._expiry(data))
     """,
+    "the lock taken twice: a destroy slips in between": """
+        with self._lock:
+            found = self._entries.get(sid)
+        if found is not None:
+            with self._lock:
+                self._entries.put(sid, found[0], self._expiry(data))
+    """,
 }
 
 
@@ -429,11 +482,21 @@ def test_a_check_says_what_is_wrong_in_words_a_learner_can_act_on(tmp_path):
         tmp_path, "2.2", WRONG_PUTS["an alarm on every put: the heap grows with every request"]
     )
     assert "grows with every request" in result
+    result = judge(
+        tmp_path, "2.2", WRONG_PUTS["the new expiry compared with the old expiry, not the alarm"]
+    )
+    assert "the entry's alarm (entry[2]), not its old expiry" in result
+    result = judge(tmp_path, "2.2", WRONG_PUTS["never prunes: writes leave what expired"])
+    assert "self.prune()" in result
     result = judge(tmp_path, "2.3", WRONG_PRUNES["drops a session extended since its alarm"])
     assert "moved later" in result
     assert "lock" in judge(tmp_path, "2.4", WRONG_GETS["without the lock"])
     assert "cookie.expires" in judge(tmp_path, "2.5", WRONG_SETS["ignores the cookie's expiry"])
     assert "created" in judge(tmp_path, "2.6", WRONG_TOUCHES["creates a missing session"])
+    result = judge(
+        tmp_path, "2.6", WRONG_TOUCHES["the lock taken twice: a destroy slips in between"]
+    )
+    assert "lock 2 times" in result
 
 
 # -- the notebook and the quiz ---------------------------------------------------------------

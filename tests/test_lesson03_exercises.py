@@ -98,6 +98,11 @@ WRONG_SIGNS = {
         mac = hmac.digest(key, value.encode("latin-1"), "sha256")
         return value + "." + base64.b64encode(mac).decode().rstrip("=")
     """,
+    "a str secret as Latin-1, the value as UTF-8": """
+        key = secret.encode("latin-1") if isinstance(secret, str) else secret
+        mac = hmac.digest(key, value.encode(), "sha256")
+        return value + "." + base64.b64encode(mac).decode().rstrip("=")
+    """,
     "the repr of the bytes secret": """
         mac = hmac.digest(str(secret).encode(), value.encode(), "sha256")
         return value + "." + base64.b64encode(mac).decode().rstrip("=")
@@ -125,6 +130,8 @@ def test_a_wrong_sign_is_told_its_likely_mistake(tmp_path):
     assert "padding" in judge(tmp_path, "3.1", WRONG_SIGNS["keeps the padding"])
     assert "URL-safe" in judge(tmp_path, "3.1", WRONG_SIGNS["URL-safe base64"])
     assert "key" in judge(tmp_path, "3.1", WRONG_SIGNS["key and message swapped"])
+    latin = judge(tmp_path, "3.1", WRONG_SIGNS["a str secret as Latin-1, the value as UTF-8"])
+    assert "UTF-8" in latin
 
 
 # -- 3.2: unsign -------------------------------------------------------------------------
@@ -383,6 +390,20 @@ WRONG_READS = {
             return None, "invalid_id"
         return sid, None
     """,
+    "lstrip('s:'), which refuses every id that starts with s": """
+        try:
+            text = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            return None, "unsigned"
+        if not text.startswith("s:"):
+            return None, "unsigned"
+        sid = unsign(text.lstrip("s:"), secrets)
+        if sid is None:
+            return None, "bad_signature"
+        if not ID_PATTERN.fullmatch(sid):
+            return None, "invalid_id"
+        return sid, None
+    """,
     "the id's shape before its signature": """
         try:
             text = unquote(value, errors="strict")
@@ -412,6 +433,11 @@ WRONG_READS = {
 @pytest.mark.parametrize("body", WRONG_READS.values(), ids=WRONG_READS.keys())
 def test_wrong_id_from_cookies_are_refused(tmp_path, body):
     assert judge(tmp_path, "3.4", body).startswith(WRONG)
+
+
+def test_lstrip_is_told_it_strips_characters_not_the_prefix(tmp_path):
+    body = WRONG_READS["lstrip('s:'), which refuses every id that starts with s"]
+    assert "strips characters, not the prefix" in judge(tmp_path, "3.4", body)
 
 
 def test_the_hole_filled_by_reads_is_the_solution(tmp_path):

@@ -39,6 +39,8 @@ STUBS = {
 WRONG_SAVE_REASONS = {
     "saves unmodified new sessions (express's saveUninitialized: true)": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if session._saved == now and not session._forced:
                 return None
             if session._saved is not None or modified or session.new:
@@ -47,6 +49,8 @@ WRONG_SAVE_REASONS = {
         """,
     "forgets resave": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if session._saved == now and not session._forced:
                 return None
             if session._saved is not None or modified:
@@ -57,6 +61,8 @@ WRONG_SAVE_REASONS = {
         """,
     "one rule for new and stored sessions": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if modified:
                 return "modified"
             if session.engine.resave:
@@ -67,6 +73,8 @@ WRONG_SAVE_REASONS = {
         """,
     "new sessions by express's test, stored ones by modified alone": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             engine = session.engine
             if session.new and not engine.save_uninitialized:
                 return "modified" if modified else None
@@ -78,6 +86,8 @@ WRONG_SAVE_REASONS = {
         """,
     "ignores session.modified = True": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if session._saved == now:
                 return None
             if session._saved is not None or modified:
@@ -90,6 +100,8 @@ WRONG_SAVE_REASONS = {
         """,
     "stores the empty session that replaces a destroyed one": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if session._saved == now and not session._forced:
                 return None
             if session._saved is not None or modified:
@@ -102,6 +114,8 @@ WRONG_SAVE_REASONS = {
         """,
     "asks resave before asking what the store already holds": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if not session.new and session.engine.resave:
                 return "resave"
             if session._saved == now and not session._forced:
@@ -114,6 +128,8 @@ WRONG_SAVE_REASONS = {
         """,
     "only looks at modified, not at what save() left in the store": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if session._saved == now and not session._forced:
                 return None
             if modified:
@@ -126,6 +142,8 @@ WRONG_SAVE_REASONS = {
         """,
     "returns True instead of a reason": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if session._saved == now and not session._forced:
                 return None
             if session._saved is not None or modified:
@@ -138,6 +156,8 @@ WRONG_SAVE_REASONS = {
         """,
     "returns False for no write": """
         def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
             if session._saved == now and not session._forced:
                 return False
             if session._saved is not None or modified:
@@ -147,6 +167,32 @@ WRONG_SAVE_REASONS = {
             if session.engine.save_uninitialized and not session._destroyed:
                 return "save_uninitialized"
             return False
+        """,
+    "writes again after another request ended the session": """
+        def save_reason(session, now, modified):
+            if session._saved == now and not session._forced:
+                return None
+            if session._saved is not None or modified:
+                return "modified"
+            if not session.new:
+                return "resave" if session.engine.resave else None
+            if session.engine.save_uninitialized and not session._destroyed:
+                return "save_uninitialized"
+            return None
+        """,
+    "asks resave before asking whether the session changed": """
+        def save_reason(session, now, modified):
+            if session.interrupted:
+                return None
+            if session._saved == now and not session._forced:
+                return None
+            if not session.new and session.engine.resave:
+                return "resave"
+            if session._saved is not None or modified:
+                return "modified"
+            if session.new and session.engine.save_uninitialized and not session._destroyed:
+                return "save_uninitialized"
+            return None
         """,
 }
 
@@ -261,6 +307,16 @@ WRONG_SET_COOKIES = {
             if session.new:
                 return session._saved is not None and session._saved[0] == session._id
             return session.engine.rolling or (modified and session._cookie.expires_at is not None)
+        """,
+    "never tells the browser of an expiry a view gave its cookie": """
+        def should_set_cookie(session, modified):
+            if session.interrupted:
+                return False
+            if session._cookie.secure and not session.is_secure:
+                return False
+            if session.new:
+                return session._saved is not None and session._saved[0] == session._id
+            return session.engine.rolling or (modified and session._was_persistent)
         """,
     "a cookie for every new session that was modified": """
         def should_set_cookie(session, modified):

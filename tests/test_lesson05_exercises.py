@@ -260,6 +260,14 @@ def no_new_id() -> str:
     return "logged in"
 
 
+def rotate_only_when_remembered() -> str:
+    session["user"] = request.form["user"]
+    if request.form.get("remember"):
+        session.rotate()
+        session.cookie.max_age = THIRTY_DAYS
+    return "logged in"
+
+
 def regenerate() -> str:
     session.regenerate()
     session["user"] = request.form["user"]
@@ -334,6 +342,7 @@ def test_remember_me_stub_is_not_done_yet() -> None:
 
 WRONG_VIEWS = [
     no_new_id,
+    rotate_only_when_remembered,
     regenerate,
     lifetime_then_regenerate,
     flask_permanent,

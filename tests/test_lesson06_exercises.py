@@ -82,6 +82,15 @@ REGENERATE_WRONG = {
         if not keep_data:
             session._data.clear()
     """,
+    "forgets to put _loaded back (a bare regenerate() is never stored)": """
+        old = session._id
+        if old in (session._cookie_id, session._saved and session._saved[0]):
+            call_store(session, "destroy", old)
+        data, cookie, created = session._data, session._cookie, session._created
+        generate(session, "regenerated")
+        if keep_data:
+            session._data, session._cookie, session._created = data, cookie, created
+    """,
 }
 
 
@@ -128,6 +137,14 @@ DESTROY_WRONG = {
             call_store(session, "destroy", sid)
         session._dead_cookie = session._dead_cookie or session._cookie_id is not None
         session._cookie_id, session._destroyed = None, True
+        generate(session, "destroyed")
+    """,
+    "forgets _destroyed (save_uninitialized stores a new session)": """
+        sid = session._id
+        if sid in (session._cookie_id, session._saved and session._saved[0]):
+            call_store(session, "destroy", sid)
+        session._dead_cookie = session._dead_cookie or session._cookie_id is not None
+        session._cookie_id = None
         generate(session, "destroyed")
     """,
 }
@@ -181,6 +198,15 @@ FLASK_LOGIN_WRONG = {
         """
         if isinstance(flask.session, Session):
             flask.session.destroy()
+        """,
+    ),
+    "no isinstance test (a logout outside the cookie's path fails)": (
+        "_destroy_at_logout",
+        """
+        remember = flask.session.get("_remember")
+        flask.session.destroy()
+        if remember is not None:
+            flask.session["_remember"] = remember
         """,
     ),
 }
@@ -281,6 +307,7 @@ def test_production_cookie_stub_is_not_done():
         {"secure": True},  # no cookie at all on the laptop
         {"secure": False},  # not Secure behind the proxy
         {"max_age": 8 * 3600 * 1000},  # milliseconds, as express's maxAge
+        {"max_age": 8 * 60},  # minutes for seconds
         {"max_age": ...},  # a browser-session cookie: no end
         {"http_only": False},
         {"same_site": "None"},  # refused by SessionManager: needs secure=True

@@ -251,6 +251,23 @@ WRITE_WRONG = {
             return True
         return bool(self.client.set(self.key(sid), self.dumps(data), ex=ttl, xx=only_if_stored))
     """,
+    "self.call, not self.acked (ignores wait_replicas)": """
+        ttl = self.ttl_of(data)
+        if ttl is not None and ttl <= 0:
+            self.destroy(sid)
+            return True
+        text = self.dumps(data)
+        return bool(self.call(self.client.set, self.key(sid), text, ex=ttl, xx=only_if_stored))
+    """,
+    "an ended session is never deleted": """
+        ttl = self.ttl_of(data)
+        if ttl is not None and ttl <= 0:
+            return True
+        text = self.dumps(data)
+        return bool(
+            self.acked(lambda redis: redis.set(self.key(sid), text, ex=ttl, xx=only_if_stored))
+        )
+    """,
 }
 
 
@@ -391,6 +408,13 @@ def every_user_has_a_name(client, prefix, user):
     )
 
 
+def with_keys(client, prefix, user):
+    keys = client.keys(prefix + "*")
+    return sorted(
+        k.decode()[len(prefix) :] for k in keys if json.loads(client.get(k)).get("user") == user
+    )
+
+
 def every_key(client, prefix, user):
     keys = client.scan_iter()
     return sorted(
@@ -404,6 +428,7 @@ SESSIONS_OF_WRONG = {
     "unsorted": unsorted,
     "every session has a user": every_user_has_a_name,
     "every key of the database": every_key,
+    "KEYS instead of SCAN": with_keys,
 }
 
 

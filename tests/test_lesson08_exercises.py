@@ -202,6 +202,26 @@ WRONG_GUARDS = {
         """,
         "X4",
     ),
+    "!= on the encoded tokens": (
+        """
+        expected = session.get("csrf", "")
+        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+        if not expected or expected.encode() != sent.encode():
+            return {"error": "CSRF token missing or wrong"}, 403
+        return None
+        """,
+        "X4",
+    ),
+    "the token taken from the query string too (request.values)": (
+        """
+        expected = session.get("csrf", "")
+        sent = request.headers.get("X-CSRF-Token") or request.values.get("csrf_token") or ""
+        if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+            return {"error": "CSRF token missing or wrong"}, 403
+        return None
+        """,
+        "X1",
+    ),
     "compare_digest of two empty strings": (
         """
         expected = session.get("csrf", "")
@@ -407,6 +427,14 @@ WRONG_LOGINS = {
         ),
         "L7",
     ),
+    "!= on the encoded passwords": (
+        login_with(
+            check="known = USERS.get(user)\n"
+            "    if known is None or known.encode() != password.encode():\n"
+            '        return {"error": "wrong user name or password"}, 401'
+        ),
+        "L7",
+    ),
     "the id before the rotation in the index": (
         login_with(
             move='old = session.id\n    session.rotate()\n    session.pop("csrf", None)',
@@ -417,6 +445,27 @@ WRONG_LOGINS = {
     ),
     "an index that never expires": (
         login_with(index="store.client.sadd(index_key(store, user), session.id)"),
+        "L5",
+    ),
+    "an index that expires with the idle timeout (log out everywhere misses live sessions)": (
+        login_with(
+            index="store.client.sadd(index_key(store, user), session.id)\n"
+            "    store.client.expire(index_key(store, user), IDLE)"
+        ),
+        "L5",
+    ),
+    "an index that expires in a minute": (
+        login_with(
+            index="store.client.sadd(index_key(store, user), session.id)\n"
+            "    store.client.expire(index_key(store, user), 60)"
+        ),
+        "L5",
+    ),
+    "an index that outlives every session": (
+        login_with(
+            index="store.client.sadd(index_key(store, user), session.id)\n"
+            "    store.client.expire(index_key(store, user), 2 * LIFETIME)"
+        ),
         "L5",
     ),
     "checkout without a login": (
@@ -502,6 +551,22 @@ def everywhere(**parts: str) -> str:
     )
 
 
+SCANNED = """
+def logout_everywhere():
+    user = session.get("user")
+    if user is None:
+        return {{"error": "log in first"}}, 401
+    store = current_app.extensions["sessionlib"].store
+    ended = 0
+    for key in {keys}:
+        sid = key.decode().removeprefix(store.prefix)
+        data = store.get(sid)
+        if data is not None and data.get("user") == user:
+            store.destroy(sid)
+            ended += 1
+    session.destroy()
+    return {{"ended": ended}}
+"""
 WRONG_EVERYWHERES = {
     "sessions already ended counted": (
         everywhere(end="store.destroy(sid)\n        ended += 1"),
@@ -531,6 +596,14 @@ WRONG_EVERYWHERES = {
             session.destroy()
             return {"ended": ended}
         """,
+        "E3",
+    ),
+    "a SCAN of the store's keys, made on the Redis client": (
+        SCANNED.format(keys="store.client.scan_iter(match=store.prefix + '*')"),
+        "E3",
+    ),
+    "KEYS on the Redis client": (
+        SCANNED.format(keys="store.client.keys(store.prefix + '*')"),
         "E3",
     ),
 }

@@ -116,6 +116,20 @@ def the_methods_only(keys: list[str], flask_url: str, express: Any) -> set[str]:
     return methods & set(keys)
 
 
+def writes_through_express(keys: list[str], flask_url: str, express: Any) -> set[str]:
+    jar = requests.Session()
+    express.set(jar, **{key: 1 for key in keys})
+    shown = express.whoami(jar)["data"]
+    return {key for key in keys if key not in shown}
+
+
+def a_guessed_list(keys: list[str], flask_url: str, express: Any) -> set[str]:
+    """The well-known names, from memory: id, req, the Session methods, a few of Object's."""
+    known = {"id", "req", "save", "touch", "destroy", "regenerate", "reload", "resetMaxAge"}
+    known |= {"constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"}
+    return known & set(keys)
+
+
 def test_9_1_passes_the_solution(sides: Sides) -> None:
     assert verdict("9.1", solution_invisible, sides.flask.url, sides.express) == PASS
 
@@ -126,11 +140,24 @@ def test_9_1_a_stub_is_not_done_yet(sides: Sides) -> None:
 
 @pytest.mark.parametrize(
     "answer",
-    [shown_instead, asks_flask, only_the_id, no_return, the_methods_only],
+    [
+        shown_instead,
+        asks_flask,
+        only_the_id,
+        no_return,
+        the_methods_only,
+        writes_through_express,
+        a_guessed_list,
+    ],
     ids=lambda f: f.__name__,
 )
 def test_9_1_refuses_wrong_answers(sides: Sides, answer: Callable[..., Any]) -> None:
     assert verdict("9.1", answer, sides.flask.url, sides.express).startswith(WRONG)
+
+
+def test_9_1_says_to_write_through_flask_when_express_is_asked_to_write(sides: Sides) -> None:
+    result = verdict("9.1", writes_through_express, sides.flask.url, sides.express)
+    assert result.startswith(WRONG) and "Flask app's POST /set" in result, result
 
 
 def test_the_stand_in_hides_exactly_what_express_hides(sides: Sides) -> None:

@@ -5,8 +5,9 @@ The library exercises are the holes in ``stores/memory.py``: ``ExpiringEntries.p
 ``.prune`` (2.2, 2.3), ``MemoryStore.get``, ``.set`` and ``.touch`` (2.4 to 2.6). Each
 check looks at one piece on its own: ``ExpiringEntries`` on a clock it sets, the
 ``MemoryStore`` methods on a stand-in for ``ExpiringEntries`` that records every call and
-checks the store's lock is held. Exercise 2.1 is written in the notebook: a session id
-generator, whose entropy is measured where it comes from (the random source).
+checks the store's lock is held (a lock that counts how often it is taken). Exercise 2.1 is
+written in the notebook: a session id generator, whose entropy is measured where it comes
+from (the random source), up to what its length can hold.
 """
 
 from __future__ import annotations
@@ -220,14 +221,23 @@ def _random_source(tape: _Tape) -> Iterator[None]:
         os.urandom, random._urandom = real_os, real_random  # type: ignore[attr-defined]
 
 
-def random_bits(genid: Callable[[], Any], most: int = 2048) -> tuple[int, bool]:
+def capacity_bits(ids: list[str]) -> int:
+    """The most bits ids like these can hold, whatever made them: their greatest length
+    times log2 of the alphabet seen in them, rounded down."""
+    return math.floor(max(len(i) for i in ids) * math.log2(max(2, len(set("".join(ids))))))
+
+
+def random_bits(genid: Callable[[], Any], most: int = 2048, samples: int = 300) -> tuple[int, bool]:
     """How many bits of an id come from the operating system's random source, and whether
     the id also changes without it (a counter, the clock, ``random``).
 
     The source is replayed: with the same bytes, the same id should come out; then each
     bit the generator drew is flipped in turn, and every flip that changes the id counts.
-    A bit that is drawn and thrown away (uuid4's version and variant) does not count.
+    A bit that is drawn and thrown away (uuid4's version and variant) does not count, and
+    the count stops at what the id can hold (``capacity_bits`` of ``samples`` ids): a hash
+    of many random bytes, cut to 16 hex characters, holds 64 bits, not all it drew.
     """
+    room = capacity_bits([str(genid()) for _ in range(samples)])
     tape = _Tape()
     with _random_source(tape):
         first = genid()
@@ -239,7 +249,7 @@ def random_bits(genid: Callable[[], Any], most: int = 2048) -> tuple[int, bool]:
         for flip in range(min(drawn * 8, most)):
             tape.replay(flip)
             bits += genid() != first
-    return bits, False
+    return min(bits, room), False
 
 
 def apparent_bits(genid: Callable[[], Any], samples: int = 300) -> float:
@@ -358,7 +368,8 @@ URL_SAFE = re.compile(r"[A-Za-z0-9_-]{1,128}")
     [
         "Every bit an attacker can't predict must come from the operating system's random "
         "source: the `secrets` module reads it. Length doesn't add bits, nor does a hash.",
-        "secrets.token_urlsafe(n) turns n random bytes (8n bits) into URL-safe text.",
+        "secrets.token_urlsafe(n) turns n random bytes (8n bits) into URL-safe text. An id "
+        "holds no more bits than its length allows: 16 hex characters hold 64.",
         "uuid4 draws 16 bytes but overwrites 6 of their bits: it carries 122, not 128.",
     ],
     uses_package=False,
@@ -377,6 +388,13 @@ def check_new_session_id(new_session_id: Callable[[], str]) -> None:
         "your ids change even when the random source hands out the same bytes, so part of "
         "each id comes from somewhere an attacker can predict (a counter, the clock, "
         "`random`): draw the whole id from `secrets`"
+    )
+    room = capacity_bits(ids)
+    assert room >= 128, (
+        f"your ids are too short to hold 128 bits: ids of {max(len(i) for i in ids)} "
+        f"characters from an alphabet of {len(set(''.join(ids)))} hold at most {room}, "
+        "however many random bytes went into making them (a hash cut short keeps only what "
+        "is left). 128 bits need, for example, 22 URL-safe characters or 32 hex digits"
     )
     assert bits >= 128, (
         f"your ids carry {bits} bits from the random source; they need at least 128"
@@ -415,8 +433,13 @@ def check_put(lib: ModuleType) -> None:
     memory = judged(lib, "ExpiringEntries").stores.memory
     with frozen_clock(memory, T):
         entries = memory.ExpiringEntries()
-        entries.prune = lambda: None  # put on its own: nothing expires during this check
+        pruned: list[str] = []  # put on its own: its prune is recorded, and does nothing
+        entries.prune = lambda: pruned.append("prune")
         entries.put("ada", "A1", T + 30)
+        assert pruned, (
+            "put never called self.prune(): call it first, so that writes clear what expired "
+            "too (most sessions are never read again)"
+        )
         assert entries.entries.get("ada") == ("A1", T + 30, T + 30), (
             f"after put('ada', 'A1', now + 30) entries holds {_describe(entries.entries)}; "
             "expected ada: ('A1', now + 30, now + 30): the text, the expiry, and the alarm"
@@ -434,6 +457,19 @@ def check_put(lib: ModuleType) -> None:
         assert entries.entries["ada"] == ("A101", T + 130, T + 30), (
             f"after the rewrites ada is {entries.entries['ada']}; expected the last text and "
             "expiry, with the first alarm (now + 30) still set"
+        )
+        entries.put("ada", "A102", T + 120)
+        assert len(entries.alarms) == 1, (
+            "put('ada', 'A102', now + 120) moved the expiry earlier than before (now + 130) but "
+            "not earlier than the entry's alarm (now + 30), yet the heap holds "
+            f"{len(entries.alarms)} alarms: compare the new expiry with the entry's alarm "
+            "(entry[2]), not its old expiry. A request that reads, then saves (get_and_touch, "
+            "then replace) moves the expiry a little earlier: that would be one more alarm on "
+            "nearly every request"
+        )
+        assert entries.entries["ada"] == ("A102", T + 120, T + 30), (
+            f"after put('ada', 'A102', now + 120) ada is {entries.entries['ada']}; expected the "
+            "new text and expiry, with the alarm still at now + 30"
         )
         entries.put("ada", "soon", T + 10)
         assert entries.entries["ada"][:2] == ("soon", T + 10), "put keeps the new text and expiry"
@@ -620,10 +656,42 @@ class _Entries:
         return [call[1:] for call in self.calls if call[0] == "put"]
 
 
+class _CountingLock:
+    """The store's lock, counting how often it is taken (``holds``)."""
+
+    def __init__(self, lock: Any) -> None:
+        self._lock, self.holds = lock, 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        taken = self._lock.acquire(blocking, timeout)
+        self.holds += taken
+        return taken
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 def _store_with_stand_in(memory: ModuleType, ttl: float, clock: Callable[[], float]):
     store = memory.MemoryStore(ttl=ttl)
+    store._lock = _CountingLock(store._lock)
     store._entries = _Entries(store._lock, clock)
     return store, store._entries
+
+
+def _holds(store: Any, call: Callable[[], Any]) -> int:
+    """How many times ``call`` took the store's lock."""
+    before = store._lock.holds
+    call()
+    return store._lock.holds - before
 
 
 @exercise(
@@ -721,7 +789,8 @@ def check_touch(lib: ModuleType) -> None:
         store, entries = _store_with_stand_in(memory, 600, lambda: clock.now)
         stored = '{"cookie":{"originalMaxAge":1800000},"user":"ada","cart":["book"]}'
         entries.entries["ada"] = (stored, T + 30, T + 30)
-        store.touch("ada", express_entry(T + 300, user="someone else", cart=[]))
+        data = express_entry(T + 300, user="someone else", cart=[])
+        holds = _holds(store, lambda: store.touch("ada", data))
         puts = [call for call in entries.puts() if call[0] == "ada"]
         assert puts, "touch must move the expiry of a stored session (self._entries.put)"
         _, text, expiry = puts[-1]
@@ -732,6 +801,11 @@ def check_touch(lib: ModuleType) -> None:
         assert abs(expiry - (T + 300)) < 1e-3, (
             f"touch set the expiry to now + {expiry - T:.0f} s; the data's cookie expires in "
             "300 s (self._expiry(data))"
+        )
+        assert holds == 1, (
+            f"touch took the store's lock {holds} times in one call: a destroy can slip in "
+            "between finding the entry and putting it back, and the session comes back. Do "
+            "both under one `with self._lock:`"
         )
         store.touch("nobody", express_entry(T + 300, user="mallory"))
         assert "nobody" not in entries.entries, (

@@ -180,6 +180,12 @@ def check_sign(lib: ModuleType) -> None:
             f"sign({value[:20]!r}, 's3cret') gave {got[:60]!r}, expected {want[:60]!r}: encode "
             "the value and the secret as UTF-8"
         )
+    for secret in ["clé", "clé ☕"]:
+        got, want = sign("hello", secret), reference_sign("hello", secret)
+        assert got == want, (
+            f"sign('hello', {secret!r}) gave {got[:60]!r}, expected {want[:60]!r}: encode a str "
+            "secret as UTF-8 (.encode()), as Node's createHmac reads a string"
+        )
     assert sign("hello", b"tobiiscool") == HELLO_SIGNED, (
         "a bytes secret (Flask's SECRET_KEY may be bytes) must sign as its text does: use it "
         "as the key as it is"
@@ -393,6 +399,11 @@ def check_id_from_cookie(lib: ModuleType) -> None:
             )
         assert read(_cookie("a" * 128), ["keyboard cat"]) == ("a" * 128, None), (
             "an id may have up to 128 characters"
+        )
+        got = read(_cookie("s-session"), ["keyboard cat"])
+        assert got == ("s-session", None), (
+            f"the cookie of the id 's-session' gave {got!r}: an id starting with 's' was "
+            "refused. lstrip('s:') strips characters, not the prefix; take text[2:]"
         )
 
 

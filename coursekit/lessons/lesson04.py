@@ -504,8 +504,9 @@ def _writes(n: int) -> str:
         "Two kinds of session need different rules: one the browser's cookie brought "
         "(`session.new` is False) and one made during this request. Which option speaks to "
         "each kind?",
-        "Start with the case where nothing needs writing, whatever the options: the store "
-        "already holds exactly `now` (compare `session._saved` with `now`). Only "
+        "Start with the cases where nothing needs writing, whatever the options: another "
+        "request ended the session (`session.interrupted`), or the store already holds "
+        "exactly `now` (compare `session._saved` with `now`). Only "
         "`session.modified = True` (`session._forced`) asks for a write anyway.",
         "The reason is 'modified' when the view changed the session (`modified`) or the store "
         "holds some other state of it (`session._saved is not None`). A session made by "
@@ -530,6 +531,12 @@ def check_save_reason(lib: Any) -> None:
         "/undo adds 1 to n, save()s, then takes 1 away: the session ends as it was loaded, "
         "but the store holds n + 1 from the save(). The end of the request must write it."
     )
+    case = (
+        "/ended-elsewhere: another request destroyed the session, and the view's save() (one "
+        "write) was refused (session.interrupted). The end of the request must not write "
+        "again (it would be refused too)"
+    )
+    _wrote(visitor.get("/ended-elsewhere"), 1, None, case)
 
     visitor = Probe(lib, options={"save_uninitialized": True}).visitor()
     case = "save_uninitialized=True, a new visitor's /peek"
@@ -550,6 +557,8 @@ def check_save_reason(lib: Any) -> None:
     _wrote(visitor.get("/peek"), 1, "resave", "resave=True, a returning visitor's /peek")
     case = "resave=True, /save-only: save() in the view rewrote it; the end of the request"
     _wrote(visitor.get("/save-only"), 1, "manual", case + " must not write it again")
+    case = "resave=True, a returning visitor's /count: a change is written as 'modified'"
+    _wrote(visitor.get("/count"), 1, "modified", case + ", whatever resave says")
 
 
 @exercise(
@@ -652,6 +661,10 @@ def check_should_set_cookie(lib: Any) -> None:
         "a cookie without an expiry (a browser-session cookie), a returning /count: the "
         "browser's cookie already carries the id and has no expiry to update; a Set-Cookie "
         "on every change only costs bytes."
+    )
+    assert visitor.get("/remember").sets_cookie, (
+        "/remember gives a browser-session cookie an expiry (session.cookie.max_age = 3600): "
+        "the browser must learn it, or it drops the cookie when it closes."
     )
 
     visitor = Probe(lib, options={"rolling": True}).visitor()

@@ -1,5 +1,5 @@
-"""Lesson 5, expiry: the lesson's apps and experiments (the three clocks, fixed against
-rolling, a session expiring live), the checks of exercises 5.1-5.3 and the quiz.
+"""Lesson 5, expiry: the lesson's apps and experiments (the three clocks, non-rolling
+against rolling, a session expiring live), the checks of exercises 5.1-5.3 and the quiz.
 
 The countdown's checks run the learner's ``Expiry`` against a clock they control (the
 ``time`` that ``cookie.py`` reads), so a right answer passes every time and an answer a
@@ -194,7 +194,7 @@ def countdown(
     table = Table(
         ["t (s)", "request", "max_age in the view", "Set-Cookie", *CLOCKS.values()],
         rows,
-        "A fixed session, max_age = 60 s; every moment in seconds after the login began",
+        "A non-rolling session, max_age = 60 s; every moment in seconds after the login began",
     )
     return ada, table, moved[0] if len(moved) == 1 else ", ".join(moved) or "none"
 
@@ -264,7 +264,7 @@ def first_loss(rolling: bool) -> float | None:
 def timeline_table() -> Table:
     rows = [
         [name, e["t"], e["outcome"], e["browser"], e["server"]]
-        for name, rolling in [("fixed", False), ("rolling", True)]
+        for name, rolling in [("non-rolling", False), ("rolling", True)]
         for e in timeline(REQUESTS, MAX_AGE, rolling)
     ]
     columns = ["session", "minute", "outcome", "browser drops the cookie at", "store deletes at"]
@@ -275,7 +275,7 @@ def plot_timeline() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 2.8))
-    labels = [("rolling=True", True), ("rolling=False\n(fixed)", False)]
+    labels = [("rolling=True", True), ("rolling=False\n(non-rolling)", False)]
     for row, (_, rolling) in enumerate(labels):
         events, y = timeline(REQUESTS, MAX_AGE, rolling), row * 2
         kept = [e for e in events if not e["outcome"].startswith("lost")]
@@ -613,10 +613,16 @@ def _remembered(app: Flask, store: Any, client: Any) -> None:
         f"a later request must leave it 30 days to live, not the app's 60 s; its TTL is {ttl} s."
     )
     bob = app.test_client()
+    bob.post("/cart/add", data={"item": "milk"})
+    before = _sid(bob)
     response = bob.post("/login", data={"user": "bob"})
     assert response.status_code == 200, (
         f"POST /login without remember answered {response.status_code}: when the box is not "
         "ticked, the form has no 'remember' field at all."
+    )
+    assert _sid(bob) not in (None, before), (
+        "without remember, the id must change at login too (lesson 6): Bob filled a cart, "
+        "then logged in without ticking the box, and kept the id he had before."
     )
     max_age, ttl = _max_age(response), client.ttl(store.key(_sid(bob)))
     assert max_age is not None and abs(max_age - 60) <= 1 and 0 < ttl <= 61, (
@@ -628,8 +634,8 @@ def _remembered(app: Flask, store: Any, client: Any) -> None:
 # -- the quiz ------------------------------------------------------------------------------------
 question(
     5,
-    "A fixed session (rolling off), max_age 30 minutes; the user reads a page every 10 "
-    "minutes after logging in. When does the browser stop sending the cookie?",
+    "A non-rolling session (rolling off), max_age 30 minutes; the user reads a page every "
+    "10 minutes after logging in. When does the browser stop sending the cookie?",
     {"a": "30 minutes after the last request", "b": "30 minutes after the login", "c": "never"},
     "b",
     "Without rolling, the browser hears of the cookie once, at login; reads send no Set-Cookie.",
@@ -677,8 +683,9 @@ question(
         "c": 'cookie={"max_age": seconds_until_deadline}, rolling=True',
     },
     "a",
-    "A date is fixed: reset_max_age leaves it alone and a read does not restart the TTL. "
-    "A max_age is a countdown, restarted by every request on the server.",
+    "A date in cookie={'expires': ...} is fixed: reset_max_age leaves it alone and a read "
+    "does not restart the TTL. A max_age is a countdown, restarted by every request on the "
+    "server.",
 )
 question(
     5,

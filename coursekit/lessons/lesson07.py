@@ -145,7 +145,7 @@ def redis_table(store: Any, jars: dict[str, requests.Session]) -> Table:
 
 
 MEANING = {
-    "originalMaxAge": "the max_age the session started with, in milliseconds (null: none)",
+    "originalMaxAge": "the max_age last set for this session, in milliseconds (null: none)",
     "expires": "when the session ends, ISO-8601 UTC (null: when the browser closes)",
     "secure": "the cookie's Secure (left out when false)",
     "httpOnly": "the cookie's HttpOnly",
@@ -225,12 +225,65 @@ class RecordingRedis(fakeredis.FakeRedis):
         return [" ".join(part if len(part) < 40 else "<json>" for part in c) for c in sent]
 
 
+class ReplicatedRedis(RecordingRedis):
+    """A RecordingRedis whose primary has ``replicas`` replicas that answer Redis's ``WAIT``
+    (fakeredis has no WAIT, so the client's pipelines answer it themselves)."""
+
+    def __init__(self, replicas: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.replicas = replicas
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+        return _WaitingPipeline(self)
+
+
+class _WaitingPipeline:
+    """What ``RedisKeys.acked`` asks of a pipeline: commands queued, then run in order by
+    ``execute()``, with the replicas' count as WAIT's reply."""
+
+    def __init__(self, client: ReplicatedRedis) -> None:
+        self.client = client
+        self.queued: list[Callable[[], Any]] = []
+
+    def __enter__(self) -> _WaitingPipeline:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.queued = []
+
+    def execute_command(self, *args: Any, **options: Any) -> _WaitingPipeline:
+        if str(args[0]).upper() != "WAIT":
+            return self.__getattr__("execute_command")(*args, **options)
+        self.queued.append(lambda: self._wait(args))
+        return self
+
+    def _wait(self, args: tuple[Any, ...]) -> int:
+        self.client.sent.append(tuple(str(a) for a in args))
+        return self.client.replicas
+
+    def __getattr__(self, name: str) -> Callable[..., _WaitingPipeline]:
+        command = getattr(self.client, name)
+
+        def queue(*args: Any, **kwargs: Any) -> _WaitingPipeline:
+            self.queued.append(lambda: command(*args, **kwargs))
+            return self
+
+        return queue
+
+    def execute(self) -> list[Any]:
+        queued, self.queued = self.queued, []
+        return [run() for run in queued]
+
+
 class BackwardRedis(fakeredis.FakeRedis):
     """A fakeredis whose SCAN hands out keys in reverse order (a real Redis gives them in
-    no particular order; fakeredis sorts them)."""
+    no particular order; fakeredis sorts them), and that refuses KEYS."""
 
     def scan_iter(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         return iter(sorted(super().scan_iter(*args, **kwargs), reverse=True))
+
+    def keys(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("KEYS blocks Redis while it walks every key: use scan_iter")
 
 
 def _entry(expires_in: float | None, **data: Any) -> dict[str, Any]:
@@ -470,11 +523,34 @@ def check_write(lib: Any) -> None:
     forever.set("f", entry)
     sent = forever_client.commands()
     assert forever_client.look.ttl("check:f") == -1, f"disable_ttl: no TTL at all, but {sent}"
-    _redis_allows(store.set, "set() of an ended session", "old", _entry(-5, user="alice"))
+    _redis_allows(store.set, "set() of an ended session", "ended", _entry(-5, user="alice"))
     sent = client.commands()
-    assert client.look.get("check:old") is None, (
+    assert client.look.get("check:ended") is None, (
         f"a session that ended 5 s ago was stored ({sent}): delete it instead"
     )
+    client.look.set("check:old", text, ex=60)
+    client.commands()
+    _redis_allows(store.replace, "replace() of an ended session", "old", _entry(-5, user="alice"))
+    sent = client.commands()
+    assert client.look.get("check:old") is None, (
+        "replace() of a session that ended 5 s ago left its key in Redis (it sent "
+        f"{sent or 'nothing'}): delete the key (self.destroy)"
+    )
+    for replicas in (1, 0):
+        waiting = lib.RedisStore(ReplicatedRedis(replicas), prefix="check:", wait_replicas=1)
+        try:
+            waiting.set("w", entry)
+        except lib.StoreUnavailable:
+            assert not replicas, "with wait_replicas=1, a write a replica took was refused"
+        else:
+            assert replicas, (
+                "with wait_replicas=1, set() raised no StoreUnavailable though no replica took "
+                "the write: send the SET with self.acked, which waits for the replicas"
+            )
+        if replicas:
+            assert waiting.client.look.get("check:w") is not None, (
+                "with wait_replicas=1, set() stored nothing"
+            )
     _fails_with(lib, lambda: lib.RedisStore(unreachable_redis()).set("n", entry), "set()")
 
 

@@ -630,8 +630,9 @@ question(
         "c": '{"partitioned": True}',
     },
     "b",
-    "Python's None leaves SameSite out, which browsers treat as Lax: no cookie in a "
-    'third-party iframe. The string "None" writes SameSite=None, which needs Secure.',
+    "Python's None leaves SameSite out. Chrome and Edge then treat the cookie as Lax (no "
+    "cookie in a third-party iframe); other browsers do not, so say it. The string "
+    '"None" writes SameSite=None, which needs Secure.',
 )
 question(
     8,

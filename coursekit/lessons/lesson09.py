@@ -557,7 +557,30 @@ PROBES = [
     "regenerate",
     "valueOf",
     "language",
+    "isPrototypeOf",  # less familiar names: a list of the well-known ones misses them
+    "toLocaleString",
+    "__lookupGetter__",
 ]
+ONLY_ASK = "write the keys through the Flask app's POST /set, then only ask Express"
+
+
+def only_whoami(express: Any) -> Any:
+    """``express`` as exercise 9.1 hands it to the learner: ``whoami(jar)`` and nothing
+    else, so that the keys are written by Flask and only read by Express."""
+
+    class AskExpress:
+        def whoami(self, jar: requests.Session) -> dict[str, Any]:
+            return express.whoami(jar)
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):  # Python's and IPython's own lookups
+                raise AttributeError(name)
+            raise AssertionError(f"express.{name}: {ONLY_ASK} (express.whoami(jar))")
+
+        def __repr__(self) -> str:
+            return f"<the Express side: whoami(jar) only, {express.kind}>"
+
+    return AskExpress()
 
 
 @exercise(
@@ -572,7 +595,7 @@ PROBES = [
 )
 def check_invisible(invisible_to_express: Any, flask_url: str, express: Any) -> None:
     expected = {key for key in PROBES if key in EXPRESS_OWN}
-    found = invisible_to_express(list(PROBES), flask_url, express)
+    found = invisible_to_express(list(PROBES), flask_url, only_whoami(express))
     assert found is not None, "return the set of keys Express does not show"
     found = set(found)
     assert found <= set(PROBES), f"only keys you were given: {sorted(found - set(PROBES))}"

@@ -71,14 +71,30 @@ class ScanSpy:
         return super().all()  # type: ignore[misc]
 
 
-def start(create_app: Callable[[Any, Any], Any], lib: Any) -> Shop:
-    """Serve ``create_app(lib, store)`` on a store of its own (a fresh fakeredis)."""
+def scan_spy_client() -> Any:
+    """A fresh fakeredis client that notes any SCAN or KEYS made on it (rule E3)."""
     import fakeredis
 
+    class ScanSpyRedis(fakeredis.FakeRedis):
+        scanned = False
+
+        def scan(self, *args: Any, **kwargs: Any) -> Any:  # scan_iter calls it too
+            self.scanned = True
+            return super().scan(*args, **kwargs)
+
+        def keys(self, *args: Any, **kwargs: Any) -> Any:
+            self.scanned = True
+            return super().keys(*args, **kwargs)
+
+    return ScanSpyRedis(server=fakeredis.FakeServer())
+
+
+def start(create_app: Callable[[Any, Any], Any], lib: Any) -> Shop:
+    """Serve ``create_app(lib, store)`` on a store of its own (a fresh fakeredis)."""
     import coursekit
 
     store_class = type("ShopStore", (ScanSpy, lib.RedisStore), {})
-    store = store_class(fakeredis.FakeRedis(server=fakeredis.FakeServer()), prefix="shop:")
+    store = store_class(scan_spy_client(), prefix="shop:")
     app = create_app(lib, store)
     server = coursekit.LiveServer(app).start()
     return Shop(server.url, app, store, server)
@@ -383,6 +399,19 @@ def test_X1_a_post_without_the_token_is_refused(shop: Shop) -> None:
     bare = _guarded(browser.jar.post(shop.url + "/cart/add", data={"item": "apple"}, timeout=10))
     assert bare.status_code == 403, f"X1: a POST without the token: 403, not {bare.status_code}"
     assert bare.json() == CSRF_REFUSED, f"X1: the answer is {CSRF_REFUSED}: {bare.text[:80]}"
+    in_url = _guarded(
+        browser.jar.post(
+            shop.url + "/cart/add",
+            params={"csrf_token": browser.token()},
+            data={"item": "apple"},
+            timeout=10,
+        )
+    )
+    assert in_url.status_code == 403, (
+        f"X1: a token in the query string must be refused (403, not {in_url.status_code}): "
+        "a URL leaks into logs and Referer headers. Read the header or the form field, "
+        "not request.values."
+    )
     with_header = _guarded(browser.send("/cart/add", item="apple"))
     assert with_header.status_code != 403, "X1: the right token in X-CSRF-Token is accepted"
     form = {"item": "apple", "csrf_token": browser.token()}
@@ -414,7 +443,8 @@ def test_X3_no_session_and_no_token_is_refused(shop: Shop) -> None:
 
 
 class Spy(str):
-    """A token that notes being compared with ``==`` or ``!=`` (rule X4)."""
+    """A token (or password) that notes being compared with ``==`` or ``!=``, and whose
+    ``encode()`` does the same (rules X4, L7)."""
 
     compared: list[str] = []
 
@@ -427,6 +457,23 @@ class Spy(str):
         return str.__ne__(self, other)
 
     __hash__ = str.__hash__
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> SpyBytes:
+        return SpyBytes(str.encode(self, encoding, errors))
+
+
+class SpyBytes(bytes):
+    """A ``Spy``'s bytes: ``==`` and ``!=`` are noted; ``hmac.compare_digest`` uses neither."""
+
+    def __eq__(self, other: object) -> bool:
+        Spy.compared.append("==")
+        return bytes.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        Spy.compared.append("!=")
+        return bytes.__ne__(self, other)
+
+    __hash__ = bytes.__hash__
 
 
 def test_X4_tokens_are_compared_in_constant_time(shop: Shop) -> None:
@@ -444,7 +491,9 @@ def test_X4_tokens_are_compared_in_constant_time(shop: Shop) -> None:
         flask.request.form = ImmutableMultiDict({"item": "apple", "csrf_token": spy})
         refused = shop.app.preprocess_request()
     assert refused is None, f"X4: the right token was refused: {refused}"
-    assert not Spy.compared, "X4: compare tokens with hmac.compare_digest, never with == or !="
+    assert not Spy.compared, (
+        "X4: compare tokens with hmac.compare_digest, never with == or != (on text or bytes)"
+    )
 
 
 # -- C: the cart --------------------------------------------------------------------------
@@ -562,7 +611,11 @@ def test_L5_login_records_the_session_in_the_users_index(shop: Shop) -> None:
     assert browser.session_id in members, f"L5: the new id is in the set {key}"
     assert anonymous not in members, "L5: record the id after the login moved the session"
     ttl = shop.store.client.ttl(key)
-    assert 0 < ttl <= LIFETIME, f"L5: the index lives no longer than LIFETIME (TTL {ttl})"
+    now = "it never expires" if ttl < 0 else f"it expires in {ttl} s"
+    assert LIFETIME - 60 <= ttl <= LIFETIME, (
+        f"L5: the index must expire LIFETIME ({LIFETIME} s) after the login, but {now}. "
+        "Sooner, log out everywhere misses live sessions; later, the index outlives them."
+    )
 
 
 def test_L6_checkout_needs_a_login_and_empties_the_cart(shop: Shop) -> None:
@@ -593,7 +646,9 @@ def test_L7_passwords_are_compared_in_constant_time(shop: Shop) -> None:
     with shop.app.test_request_context("/login", method="POST"):
         flask.request.form = ImmutableMultiDict({"user": "alice", "password": Spy("wonderland")})
         shop.app.view_functions["login"]()
-    assert not Spy.compared, "L7: compare passwords with hmac.compare_digest, never with == or !="
+    assert not Spy.compared, (
+        "L7: compare passwords with hmac.compare_digest, never with == or != (on text or bytes)"
+    )
 
 
 # -- O: logout ----------------------------------------------------------------------------
@@ -674,9 +729,11 @@ def test_E3_it_reads_the_index_not_every_session(shop: Shop) -> None:
     shop.needs_internals("E3")
     browser = Browser(shop)
     browser.login("carol")
-    shop.store.scanned = False
+    shop.store.scanned = shop.store.client.scanned = False
     browser.post("/logout-everywhere")
-    assert not shop.store.scanned, "E3: use the user's index, not store.ids() or store.all()"
+    assert not (shop.store.scanned or shop.store.client.scanned), (
+        "E3: use the user's index, not store.ids(), store.all() or a SCAN of your own"
+    )
 
 
 def test_E4_logout_everywhere_needs_a_login(shop: Shop) -> None:

@@ -13,8 +13,8 @@ from .base import SessionData, Store, compact_json, expires_at, merged
 
 # %% ../../solutions/02_ids_and_stores.ipynb #24f5c01d
 class ExpiringEntries:
-    """JSON texts by id, each forgotten at its expiry: a heap of alarms, one per entry, rings
-    at or before each expiry, so pruning costs what expired, not what is held."""
+    """JSON texts by id, forgotten at their expiry: a heap of alarms (each entry's own, plus stale
+    ones skipped when they ring) rings at or before each expiry; pruning costs only what expired."""
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, float, float]] = {}  # id: (JSON, expiry, alarm)
