@@ -164,10 +164,11 @@ def _answer_with_handler(app: Flask, error: StoreUnavailable, response: Response
 def follow_flask_login(app: Flask) -> None:
     """Rotate the session's id when Flask-Login logs a user in; destroy it at logout."""
     try:
-        from flask_login import user_logged_in, user_logged_out
+        from flask_login import user_loaded_from_cookie, user_logged_in, user_logged_out
     except ImportError:
         return
-    user_logged_in.connect(_rotate_at_login, sender=app, weak=False)
+    for login in (user_logged_in, user_loaded_from_cookie):  # a remember-me cookie logs in too
+        login.connect(_rotate_at_login, sender=app, weak=False)
     user_logged_out.connect(_destroy_at_logout, sender=app, weak=False)
 
 

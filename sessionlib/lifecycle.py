@@ -124,22 +124,23 @@ def write(session: Session, reason: str, now: State) -> None:
             f"session {short_id(sid)} is {len(now[2]):,} bytes of JSON, over max_size={limit:,}; "
             f"largest keys: {', '.join(repr(k) for _, k in sizes[-3:])}. Nothing was written."
         )
-    stored = session._saved is not None and session._saved[0] == sid
+    stored, record = session._saved is not None and session._saved[0] == sid, entry(session)
+    keys = {k: compact_json(v) for k, v in record.items() if k != "cookie"} if engine.merge else {}
     if sid != session._cookie_id and not stored:
-        call_store(session, "set", sid, entry(session))
+        call_store(session, "set", sid, record)
         written = True
-    elif engine.merge:
-        data, loaded = session._data or {}, session._loaded_json
-        changed = [key for key, value in data.items() if loaded.get(key) != compact_json(value)]
-        removed = [key for key in loaded if key not in data]
-        written = call_store(session, "merge", sid, entry(session), changed, removed)
+    elif engine.merge:  # only the keys changed since the load or this request's last write
+        loaded = session._loaded_json
+        changed = [key for key, text in keys.items() if loaded.get(key) != text]
+        removed = [key for key in loaded if key not in keys]
+        written = call_store(session, "merge", sid, record, changed, removed)
     else:
-        written = call_store(session, "replace", sid, entry(session))
+        written = call_store(session, "replace", sid, record)
     if not written:  # another request ended the session meanwhile: nothing may bring it back
         session.interrupted = session._dead_cookie = True
         signals.emit(signals.session_interrupted, engine, sid=short_id(sid))
         return
-    session._saved, session._fresh_ttl = now, True  # the write set the TTL too
+    session._saved, session._fresh_ttl, session._loaded_json = now, True, keys  # TTL set too
     signals.emit(signals.session_saved, engine, sid=short_id(sid), reason=reason)
 
 # %% ../solutions/04_middleware.ipynb #d2e85beb

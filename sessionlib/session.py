@@ -124,9 +124,11 @@ class Session(SessionState):
 
     def reload(self) -> None:
         """Replace the data with what the store holds now (KeyError when it is gone)."""
+        cookie_id, persistent = self._cookie_id, self._was_persistent  # what the browser holds
         data = lifecycle.call_store(self, "get", self.id)
         if data is None or not lifecycle.adopt(self, self._id, data):
             raise KeyError(f"session {short_id(self._id)} is no longer in the store")
+        self._cookie_id, self._was_persistent = cookie_id, persistent
 
     def touch(self) -> None:
         """Restart the cookie's countdown (the store hears of it at the end of the request)."""

@@ -23,11 +23,9 @@ def sign(value: str, secret: Secret) -> str:
 
 # %% ../solutions/03_signing.ipynb #eeb2c8d9
 def unsign(signed: str, secrets: Secret | Sequence[Secret]) -> str | None:
-    """The value inside ``signed`` if any of ``secrets`` signed it, else None.
-
-    Every secret is tried, so a list lets old cookies verify while the first one signs.
-    ``hmac.compare_digest`` takes as long wherever the signatures differ.
-    """
+    """The value inside ``signed`` if any of ``secrets`` signed it, else None. Every secret is
+    tried, so a list lets old cookies verify while the first one signs;
+    ``hmac.compare_digest`` takes as long wherever the signatures differ."""
     value, dot, _ = signed.rpartition(".")
     if not dot:
         return None

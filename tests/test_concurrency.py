@@ -253,6 +253,26 @@ class StoreWithoutMerge(sessionlib.Store):
         return self.inner.ids()
 
 
+def test_with_merge_what_a_view_undoes_after_save_is_undone_in_the_store(
+    store: Any, serve: Any
+) -> None:
+    app = make_app(store, merge=True)
+
+    @app.post("/checkout")
+    def checkout() -> str:
+        session.update(role="admin-preview", checkout_lock=True)
+        session.save()  # stored now, in the middle of the view
+        del session["checkout_lock"]
+        session["role"] = "user"
+        return "done"
+
+    server = serve(app)
+    jar = requests.Session()
+    jar.post(server.url + "/count?owner=ada")
+    jar.post(server.url + "/checkout")
+    assert jar.get(server.url + "/data").json() == {"owner": "ada", "n": 1, "role": "user"}
+
+
 def test_a_store_without_its_own_merge_merges_with_the_default(serve: Any) -> None:
     store = StoreWithoutMerge()
     data = two_overlapping_requests(store, serve, ("set", "a"), ("set", "b"), merge=True)

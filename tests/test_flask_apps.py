@@ -94,6 +94,23 @@ def test_a_planted_cookie_is_anonymous_after_the_victim_logs_in(any_store, serve
     assert any_store.get(id_in(planted)) is None  # the old entry is gone
 
 
+def test_a_planted_cookie_is_anonymous_after_a_remember_me_cookie_logs_the_victim_in(
+    any_store, serve
+) -> None:
+    server = serve(login_app(any_store))
+    attacker = requests.Session()
+    attacker.post(server.url + "/cart/bait")
+    planted = cookie_in(attacker)
+    victim = requests.Session()
+    victim.post(server.url + "/login/ada?remember=1")
+    victim.cookies.set(NAME, planted, domain="127.0.0.1", path="/")  # over the victim's own
+
+    assert victim.get(server.url + "/me").json()["user"] == "ada"  # by the remember cookie
+    assert cookie_in(victim) != planted
+    assert attacker.get(server.url + "/me").json()["user"] is None
+    assert any_store.get(id_in(planted)) is None
+
+
 def test_login_signals_false_leaves_the_id_alone(serve) -> None:
     server = serve(login_app(login_signals=False))
     jar = requests.Session()
@@ -240,15 +257,20 @@ def test_absolute_timeout_travels_in_the_entry_as_created_ms(
     assert jar.get(server.url + "/read").json() == {"n": 1}  # hidden from the mapping
 
 
-def test_an_entry_without_a_creation_time_starts_counting_at_its_first_use(serve) -> None:
-    store = sessionlib.MemoryStore()
-    plain = serve(session_app(store))
+@pytest.mark.parametrize("merge", [False, True], ids=["whole", "merge"])
+def test_an_entry_without_a_creation_time_starts_counting_at_its_first_use(
+    any_store, serve, merge
+) -> None:
+    plain = serve(session_app(any_store))
     jar = requests.Session()
     jar.get(plain.url + "/count")  # written without absolute_timeout (or by Express)
-    strict = serve(session_app(store, absolute_timeout=3600))
+    strict = serve(session_app(any_store, absolute_timeout=3600, merge=merge))
     assert jar.get(strict.url + "/read").json() == {"n": 1}
-    (entry,) = store.all().values()
+    (entry,) = any_store.all().values()
     assert abs(entry["_created"] / 1000 - time.time()) < 5
+    jar.get(strict.url + "/count")  # the count goes on from there, never starting again
+    (later,) = any_store.all().values()
+    assert later["_created"] == entry["_created"] and later["n"] == 2
 
 
 # -- 4. attributes come from today's settings, not the stored entry ------------------------

@@ -107,6 +107,13 @@ def make_app(store: sessionlib.Store, **options: Any) -> Flask:
         session.reload()
         return jsonify(dict(session))
 
+    @app.get("/save-then-reload")
+    def save_then_reload():
+        session["user"] = "ada"
+        session.save()
+        session.reload()
+        return jsonify(dict(session))
+
     @app.get("/reload-gone")
     def reload_gone():
         store.destroy(session.id)
@@ -352,6 +359,14 @@ def test_reload_reads_what_the_store_holds_now(server, jar):
     jar.get(server.url + "/count")
     assert jar.get(server.url + "/reload-sees-store").json() == {"n": 42}
     assert jar.get(server.url + "/read").json() == {"n": 42}
+
+
+@pytest.mark.lesson4
+def test_a_new_session_saved_then_reloaded_still_sends_its_cookie(server, jar):
+    response = jar.get(server.url + "/save-then-reload")
+    assert response.json() == {"user": "ada"}
+    assert "Set-Cookie" in response.headers  # the browser has not heard of this id yet
+    assert jar.get(server.url + "/read").json() == {"user": "ada"}
 
 
 @pytest.mark.lesson4

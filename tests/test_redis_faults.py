@@ -307,3 +307,56 @@ def test_a_write_cut_off_mid_command_leaves_the_old_json(redis_server: RedisProc
     finally:
         proxy.close()
         inspector.close()
+
+
+def _entry(**data: Any) -> dict[str, Any]:
+    return {"cookie": {"originalMaxAge": 60_000, "expires": None}, **data}
+
+
+REFUSALS = {  # a server that can't take a write now: its setting, and what undoes it
+    "NOREPLICAS": (("min-replicas-to-write", "1"), ("min-replicas-to-write", "0")),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+@pytest.mark.parametrize("write", ["set", "merge", "wait_replicas"])
+def test_a_server_refusing_writes_is_store_unavailable_and_the_message_names_no_session(
+    redis_server: RedisProcess, refusal: str, write: str
+) -> None:
+    store = sessionlib.RedisStore(
+        redis_server.client(), prefix="refused:", wait_replicas=int(write == "wait_replicas")
+    )
+    sid = "Zq3xV0c7pL9sK2mN4bR6tY8wA1dF5hJ0"
+    redis_server.client().set("refused:" + sid, '{"cookie":{},"n":1}')
+    refuse, undo = REFUSALS[refusal]
+    redis_server.client().config_set(*refuse)
+    try:
+        with pytest.raises(sessionlib.StoreUnavailable) as refused:
+            if write == "merge":
+                store.merge(sid, _entry(n=2), changed=["n"], removed=[])
+            else:
+                store.set(sid, _entry(n=2))
+    finally:
+        redis_server.client().config_set(*undo)
+    assert sid[:9] not in str(refused.value)  # neither the id nor the session's JSON
+    assert '"n"' not in str(refused.value)
+    assert store.get(sid) == {"cookie": {}, "n": 1}  # nothing stored was lost
+
+
+def test_a_server_busy_with_a_script_is_store_unavailable(redis_server: RedisProcess) -> None:
+    redis_server.client().config_set("busy-reply-threshold", "10")  # ms before others hear BUSY
+    store = sessionlib.RedisStore(redis_server.client(), prefix="busy:")
+
+    def run_forever() -> None:
+        with pytest.raises(redis.ResponseError, match="killed"):
+            redis_server.client(timeout=10).eval("while true do end", 0)
+
+    script = threading.Thread(target=run_forever, daemon=True)
+    script.start()
+    try:
+        time.sleep(0.2)
+        with pytest.raises(sessionlib.StoreUnavailable, match="BUSY"):
+            store.get("any")
+    finally:
+        redis.Redis(port=redis_server.port).script_kill()
+        script.join(5)

@@ -23,6 +23,7 @@ from .base import SessionData, Store, StoreUnavailable
 log = logging.getLogger("sessionlib")
 #: Errors that mean "Redis can't take this now" (down, failing over, a replica): a 503.
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, ClusterDownError)
+REFUSALS = ("NOREPLICAS", "BUSY", "MISCONF")  # replies that say the same: a 503 too
 
 # %% ../../solutions/07_redis.ipynb #531cde49
 class RedisKeys:
@@ -61,16 +62,15 @@ class RedisKeys:
         return base.ttl_seconds(data, self.ttl)
 
     def call(self, command: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a command; Redis unreachable, read-only or short of replicas (a server's
+        """Run a command; Redis unreachable, read-only, busy or short of replicas (a server's
         ``min-replicas-to-write``) is ``StoreUnavailable``."""
         try:
             return command(*args, **kwargs)
-        except UNAVAILABLE as error:
-            raise StoreUnavailable(f"Redis is unavailable: {error}") from error
-        except ResponseError as error:
-            if not str(error).startswith("NOREPLICAS"):
+        except (*UNAVAILABLE, ResponseError) as error:
+            reason = str(error).rpartition("caused error: ")[2]  # a pipeline's names the session
+            if not isinstance(error, UNAVAILABLE) and not reason.startswith(REFUSALS):
                 raise
-            raise StoreUnavailable(f"Redis has too few replicas: {error}") from error
+            raise StoreUnavailable(f"Redis can't take this now: {reason}") from error
 
     def acked(self, write: Callable[[Any], Any]) -> Any:
         """Run ``write`` on the client; with ``wait_replicas``, in one round trip with Redis's
@@ -139,10 +139,8 @@ class RedisStore(RedisKeys, Store):
         if ttl is not None and ttl <= 0:
             self.destroy(sid)  # already expired (and EX 0 is an error)
             return True
-        text = self.dumps(data)
-        return bool(
-            self.acked(lambda redis: redis.set(self.key(sid), text, ex=ttl, xx=only_if_stored))
-        )
+        text, key = self.dumps(data), self.key(sid)
+        return bool(self.acked(lambda redis: redis.set(key, text, ex=ttl, xx=only_if_stored)))
 
     def touch(self, sid: str, data: SessionData) -> None:
         ttl = None if self.disable_touch else self.ttl_of(data)
