@@ -67,7 +67,7 @@ class SessionEngine:
             if not test(value):
                 raise ValueError(f"{option} must be {expected}, not {value!r}")
             setattr(self, option, value)
-        self.secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret or [])
+        self.secrets = list(secret) if isinstance(secret, (list, tuple)) else [secret]
         if not self.secrets or not all(isinstance(s, (str, bytes)) and s for s in self.secrets):
             raise ValueError(f"secret must be a string or bytes, or a list of them, not {secret!r}")
         self.store: Store = self.store or MemoryStore()

@@ -341,7 +341,7 @@ def test_both_sides_agree_an_expired_session_is_gone(
         assert_new_and_empty(apps.whoami(side), sid, side)
         # an old cookie sent anyway finds nothing
         assert_new_and_empty(apps.replay(side, cookie), sid, side)
-    assert apps.redis.keys(apps.prefix + "*") == []  # nobody wrote an empty session
+    assert list(apps.redis.scan_iter(apps.prefix + "*")) == []  # nobody wrote an empty session
 
 
 # -- 4: logout --------------------------------------------------------------------------------
@@ -368,7 +368,7 @@ def test_logout_on_express_logs_out_of_flask(pair: Callable[..., Pair]) -> None:
     response = apps.call("flask", "GET", "/whoami")
     assert_new_and_empty(response.json(), sid)  # a known cookie id is not adopted
     assert _set_cookie_value(response) is None  # an empty new session: no cookie, no write
-    assert apps.redis.keys(apps.prefix + "*") == []
+    assert list(apps.redis.scan_iter(apps.prefix + "*")) == []
 
 
 # -- 5: rolling -------------------------------------------------------------------------------

@@ -381,8 +381,9 @@ def test_application_root_is_the_cookie_path(serve) -> None:
 def test_no_secret_anywhere_is_refused_naming_the_option() -> None:
     with pytest.raises(ValueError, match="secret"):
         sessionlib.SessionManager(Flask(__name__))
-    with pytest.raises(ValueError, match="secret"):
-        sessionlib.SessionManager(secret=None)
+    for wrong in (None, 5, [], ["ok", 5], [""]):
+        with pytest.raises(ValueError, match="secret"):
+            sessionlib.SessionManager(secret=wrong)
 
 
 def test_flask_wtf_csrf_works_on_sessionlib(serve) -> None:

@@ -193,7 +193,7 @@ def test_a_read_only_request_sends_exactly_one_getex_with_the_cookie_max_age(
 def test_a_read_only_request_refreshes_the_ttl_without_a_write(redis_client, key_prefix):
     app = make_app(redis_client, key_prefix)
     browser = returning_client(app)
-    (key,) = redis_client.keys(app.config["PREFIX"] + "*")
+    (key,) = list(redis_client.scan_iter(app.config["PREFIX"] + "*"))
     redis_client.expire(key, 5)
     with counting(redis_client, app.config["PREFIX"]) as log:
         assert browser.get("/read").text == "1"

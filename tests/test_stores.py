@@ -161,7 +161,7 @@ def test_redis_key_is_prefix_plus_id_and_value_is_compact_json(
 ):
     data = record(views=3, user={"name": "Ada"})
     redis_store.set("abc123", data)
-    assert redis_client.keys(key_prefix + "*") == [(key_prefix + "abc123").encode()]
+    assert list(redis_client.scan_iter(key_prefix + "*")) == [(key_prefix + "abc123").encode()]
     raw = redis_client.get(key_prefix + "abc123")
     assert raw == json.dumps(data, separators=(",", ":")).encode()  # JSON.stringify's text
     stored = json.loads(raw)
