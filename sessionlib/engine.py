@@ -16,7 +16,7 @@ from .signing import ID_PATTERN, cookie_value, id_from_cookie
 from .stores.base import Store
 from .stores.memory import MemoryStore
 
-MAX_COOKIES = 3  # how many cookies with our name a request may try (a sibling site may add some)
+MAX_COOKIES = 3  # how many signed ids of our cookies a request may look up in the store
 sign_once = functools.lru_cache(maxsize=256)(cookie_value)  # an id always signs the same
 
 
@@ -97,9 +97,9 @@ def open_session(
     if not path_matches(options.path, path):
         return None
     candidates, rejected = [], None
-    for value in cookies[:MAX_COOKIES]:
+    for value in cookies:  # a sibling site may toss in junk with our name: skip it
         sid, reason = id_from_cookie(value, engine.secrets)
-        if sid is not None and sid not in candidates:
+        if sid is not None and sid not in candidates and len(candidates) < MAX_COOKIES:
             candidates.append(sid)
         rejected = rejected or reason
     return Session(engine, candidates, None if candidates else rejected, options, is_secure)

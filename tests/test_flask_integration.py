@@ -289,6 +289,18 @@ def test_first_valid_cookie_of_several_with_the_name_is_used(serve):
     assert response.text == "2"
 
 
+@pytest.mark.lesson6
+def test_junk_cookies_tossed_in_by_a_sibling_site_never_hide_the_real_one(serve):
+    store = CountingStore()
+    server = serve(make_app(store))
+    value, _ = legit_session(server, store)
+    junk = "; ".join(f"connect.sid=junk{n}" for n in range(10))
+    response = requests.get(
+        server.url + "/count", headers={"Cookie": f"{junk}; connect.sid={value}"}
+    )
+    assert response.text == "2"
+
+
 # -- what a session holds ------------------------------------------------------------------
 
 
