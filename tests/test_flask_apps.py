@@ -77,12 +77,23 @@ def cookie_in(jar: requests.Session) -> str:
 # -- 1. login rotates the id, keeping the data ---------------------------------------------
 
 
+def planted_session(server: Any) -> tuple[requests.Session, str]:
+    """An attacker's stored session, and its cookie to plant in a victim's browser."""
+    attacker = requests.Session()
+    attacker.post(server.url + "/cart/bait")
+    return attacker, cookie_in(attacker)
+
+
+def assert_the_planted_session_is_dead(
+    server: Any, store: sessionlib.Store, attacker: requests.Session, planted: str
+) -> None:
+    assert attacker.get(server.url + "/me").json()["user"] is None
+    assert store.get(id_in(planted)) is None  # the old entry is gone
+
+
 def test_a_planted_cookie_is_anonymous_after_the_victim_logs_in(any_store, serve) -> None:
     server = serve(login_app(any_store))
-    attacker = requests.Session()
-    attacker.post(server.url + "/cart/bait")  # a stored session the attacker knows
-    planted = cookie_in(attacker)
-
+    attacker, planted = planted_session(server)
     victim = requests.Session()
     victim.cookies.set(NAME, planted, domain="127.0.0.1", path="/")  # e.g. from a sibling site
     victim.post(server.url + "/cart/tea")
@@ -90,25 +101,21 @@ def test_a_planted_cookie_is_anonymous_after_the_victim_logs_in(any_store, serve
 
     assert cookie_in(victim) != planted
     assert victim.get(server.url + "/me").json() == {"user": "ada", "cart": ["bait", "tea"]}
-    assert attacker.get(server.url + "/me").json()["user"] is None
-    assert any_store.get(id_in(planted)) is None  # the old entry is gone
+    assert_the_planted_session_is_dead(server, any_store, attacker, planted)
 
 
 def test_a_planted_cookie_is_anonymous_after_a_remember_me_cookie_logs_the_victim_in(
     any_store, serve
 ) -> None:
     server = serve(login_app(any_store))
-    attacker = requests.Session()
-    attacker.post(server.url + "/cart/bait")
-    planted = cookie_in(attacker)
+    attacker, planted = planted_session(server)
     victim = requests.Session()
     victim.post(server.url + "/login/ada?remember=1")
     victim.cookies.set(NAME, planted, domain="127.0.0.1", path="/")  # over the victim's own
 
     assert victim.get(server.url + "/me").json()["user"] == "ada"  # by the remember cookie
     assert cookie_in(victim) != planted
-    assert attacker.get(server.url + "/me").json()["user"] is None
-    assert any_store.get(id_in(planted)) is None
+    assert_the_planted_session_is_dead(server, any_store, attacker, planted)
 
 
 def test_login_signals_false_leaves_the_id_alone(serve) -> None:
